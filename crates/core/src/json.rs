@@ -1,0 +1,801 @@
+//! Strict JSON for token parts and key sets (RFC 7515 §5.2 step 3, RFC 8725 §3.7):
+//! UTF-8, a single JSON object with nothing after it, no duplicate member names
+//! (RFC 7515 §4 lets us reject them, which removes parser differentials), and a
+//! nesting cap far below serde_json's own recursion limit.
+
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Default maximum nesting depth of objects and arrays.
+pub const DEFAULT_MAX_DEPTH: usize = 32;
+
+/// Why a JSON document was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonError {
+    /// Not valid JSON (syntax, invalid UTF-8, trailing data, lone surrogate, number out of range).
+    Syntax(String),
+    /// Valid JSON, but not an object.
+    NotObject(&'static str),
+    /// The same member name appears twice in one object.
+    Duplicate(String),
+    /// Objects and arrays nested deeper than the limit.
+    TooDeep(usize),
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JsonError::Syntax(e) => write!(f, "not valid JSON: {e}"),
+            JsonError::NotObject(kind) => write!(f, "a JSON object is required, found {kind}"),
+            JsonError::Duplicate(name) => write!(f, "member `{name}` appears more than once"),
+            JsonError::TooDeep(max) => write!(f, "nested deeper than {max} levels"),
+        }
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// Parses `bytes` as one JSON object under the strict rules above.
+pub fn parse_object(bytes: &[u8], max_depth: usize) -> Result<Map<String, Value>, JsonError> {
+    match parse_value(bytes, max_depth)? {
+        Value::Object(map) => Ok(map),
+        other => Err(JsonError::NotObject(kind_of(&other))),
+    }
+}
+
+/// Parses any JSON value under the strict rules above.
+pub fn parse_value(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
+    let failure = Cell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let seed = Strict {
+        depth_left: max_depth,
+        max_depth,
+        failure: &failure,
+    };
+    let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    parsed.map_err(|e| {
+        failure
+            .take()
+            .unwrap_or_else(|| JsonError::Syntax(e.to_string()))
+    })
+}
+
+/// A JSON type name for messages.
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Strict<'a> {
+    depth_left: usize,
+    max_depth: usize,
+    failure: &'a Cell<Option<JsonError>>,
+}
+
+impl Strict<'_> {
+    fn fail<E: de::Error>(&self, err: JsonError) -> E {
+        let msg = err.to_string();
+        self.failure.set(Some(err));
+        E::custom(msg)
+    }
+
+    fn nested<E: de::Error>(&self) -> Result<Self, E> {
+        if self.depth_left == 0 {
+            return Err(self.fail(JsonError::TooDeep(self.max_depth)));
+        }
+        Ok(Strict {
+            depth_left: self.depth_left - 1,
+            ..*self
+        })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| self.fail(JsonError::Syntax("number is not finite".into())))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.nested()?;
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element_seed(inner)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = self.nested()?;
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(self.fail(JsonError::Duplicate(key)));
+            }
+            let v = map.next_value_seed(inner)?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A JSON object kept as its original text with an index of its top-level members.
+///
+/// Parsing applies every strict rule above (UTF-8, escapes and surrogates, number
+/// range, duplicates at any depth, nesting) in one pass without building values: the
+/// validation core reads what it needs straight from the text (see [`raw_str`],
+/// [`raw_f64`]). [`JsonObject::get`] parses all members into `serde_json::Value`s the
+/// first time something asks for one.
+pub struct JsonObject {
+    text: String,
+    members: Vec<Member>,
+    values: std::sync::OnceLock<Vec<Value>>,
+}
+
+#[derive(Clone)]
+struct Member {
+    key: Key,
+    value: std::ops::Range<usize>,
+}
+
+#[derive(Clone)]
+enum Key {
+    /// The key's bytes in `text` (no escapes).
+    At(std::ops::Range<usize>),
+    /// An escaped key, unescaped.
+    Owned(Box<str>),
+}
+
+impl JsonObject {
+    /// Parses a JSON object from bytes under the strict rules.
+    pub fn parse(bytes: Vec<u8>, max_depth: usize) -> Result<JsonObject, JsonError> {
+        let text = String::from_utf8(bytes)
+            .map_err(|e| JsonError::Syntax(format!("invalid UTF-8: {e}")))?;
+        let failure = Cell::new(None);
+        let members = {
+            let mut de = serde_json::Deserializer::from_str(&text);
+            let top = Top {
+                text: &text,
+                max_depth,
+                failure: &failure,
+            };
+            de.deserialize_any(top)
+                .and_then(|m| de.end().map(|()| m))
+                .map_err(|e| {
+                    failure
+                        .take()
+                        .unwrap_or_else(|| JsonError::Syntax(e.to_string()))
+                })?
+        };
+        Ok(JsonObject {
+            text,
+            members,
+            values: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The original JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    fn key_of<'a>(&'a self, m: &'a Member) -> &'a str {
+        match &m.key {
+            Key::At(r) => self.text.get(r.clone()).unwrap_or(""),
+            Key::Owned(k) => k,
+        }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.members.iter().position(|m| self.key_of(m) == name)
+    }
+
+    fn values(&self) -> &[Value] {
+        self.values.get_or_init(|| {
+            self.members
+                .iter()
+                .map(|m| raw_value(self.text.get(m.value.clone()).unwrap_or("null")))
+                .collect()
+        })
+    }
+
+    /// A member's value (all members are parsed on first use).
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        let i = self.position(name)?;
+        self.values().get(i)
+    }
+
+    /// A member's JSON text, without parsing it.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        let i = self.position(name)?;
+        self.text.get(self.members[i].value.clone())
+    }
+
+    /// Whether a member exists.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// The member names, in document order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.members.iter().map(|m| self.key_of(m))
+    }
+
+    /// Member names with their JSON text, in document order, without parsing.
+    pub fn raw_iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.members.iter().map(|m| {
+            (
+                self.key_of(m),
+                self.text.get(m.value.clone()).unwrap_or("null"),
+            )
+        })
+    }
+
+    /// The members, parsed, in document order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.keys().zip(self.values())
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// True when the object has no members.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The members as a map in document order.
+    pub fn to_map(&self) -> Map<String, Value> {
+        self.iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect()
+    }
+}
+
+/// Parses a value's JSON text that was already validated; `null` if it somehow fails.
+pub fn raw_value(raw: &str) -> Value {
+    serde_json::from_str(raw).unwrap_or(Value::Null)
+}
+
+/// The string a member's JSON text holds, borrowed when it has no escapes.
+pub fn raw_str(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    if memchr::memchr(b'\\', inner.as_bytes()).is_some() {
+        serde_json::from_str::<String>(raw)
+            .ok()
+            .map(std::borrow::Cow::Owned)
+    } else {
+        Some(std::borrow::Cow::Borrowed(inner))
+    }
+}
+
+/// The number a member's JSON text holds.
+pub fn raw_f64(raw: &str) -> Option<f64> {
+    match raw.as_bytes().first() {
+        Some(b'-' | b'0'..=b'9') => raw.parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+/// The JSON type of a member's text, named as in messages ("a string", ...).
+pub fn raw_kind(raw: &str) -> &'static str {
+    match raw.as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+/// A string, or an array of strings, as a list; `None` for any other shape.
+pub fn raw_str_list(raw: &str) -> Option<Vec<std::borrow::Cow<'_, str>>> {
+    if raw.starts_with('"') {
+        return raw_str(raw).map(|s| vec![s]);
+    }
+    if !raw.starts_with('[') {
+        return None;
+    }
+    // borrowed when no element has escapes, owned otherwise
+    if let Ok(list) = serde_json::from_str::<Vec<&str>>(raw) {
+        return Some(list.into_iter().map(std::borrow::Cow::Borrowed).collect());
+    }
+    serde_json::from_str::<Vec<String>>(raw)
+        .ok()
+        .map(|l| l.into_iter().map(std::borrow::Cow::Owned).collect())
+}
+
+/// For a string or an array of strings: whether any element satisfies `pred`, without
+/// allocating (unless an element has escapes). `None` for any other shape.
+pub fn raw_strs_any(raw: &str, pred: impl Fn(&str) -> bool) -> Option<bool> {
+    if raw.starts_with('"') {
+        return raw_str(raw).map(|s| pred(&s));
+    }
+    struct AnyOf<F>(F);
+    impl<'de, F: Fn(&str) -> bool> Visitor<'de> for AnyOf<F> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of strings")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            let mut hit = false;
+            while let Some(s) = seq.next_element_seed(CowKey)? {
+                hit = hit || (self.0)(&s);
+            }
+            Ok(hit)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(raw);
+    de.deserialize_seq(AnyOf(pred)).ok()
+}
+
+impl std::ops::Index<&str> for JsonObject {
+    type Output = Value;
+
+    /// The member's value, or `null` when absent (as `serde_json::Value` indexing does).
+    fn index(&self, name: &str) -> &Value {
+        static NULL: Value = Value::Null;
+        self.get(name).unwrap_or(&NULL)
+    }
+}
+
+impl Clone for JsonObject {
+    fn clone(&self) -> Self {
+        JsonObject {
+            text: self.text.clone(),
+            members: self.members.clone(),
+            values: self.values.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for JsonObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl PartialEq for JsonObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl serde::Serialize for JsonObject {
+    /// Writes each member's original text (no re-formatting of numbers or strings).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.members.len()))?;
+        for (k, raw) in self.raw_iter() {
+            let raw: &serde_json::value::RawValue =
+                serde_json::from_str(raw).map_err(serde::ser::Error::custom)?;
+            map.serialize_entry(k, raw)?;
+        }
+        map.end()
+    }
+}
+
+struct Top<'t> {
+    text: &'t str,
+    max_depth: usize,
+    failure: &'t Cell<Option<JsonError>>,
+}
+
+impl Top<'_> {
+    fn fail<E: de::Error>(&self, err: JsonError) -> E {
+        let msg = err.to_string();
+        self.failure.set(Some(err));
+        E::custom(msg)
+    }
+
+    fn offset(&self, s: &str) -> Option<std::ops::Range<usize>> {
+        let base = self.text.as_ptr() as usize;
+        let at = (s.as_ptr() as usize).checked_sub(base)?;
+        (at + s.len() <= self.text.len()).then(|| at..at + s.len())
+    }
+
+    /// What the skim of a raw value did not check: escapes and surrogates in strings,
+    /// number range, and the strict rules inside arrays and objects.
+    fn check_value<E: de::Error>(&self, raw: &str) -> Result<(), E> {
+        let needs_pass = match raw.as_bytes().first() {
+            Some(b'"') => memchr::memchr(b'\\', raw.as_bytes()).is_some(),
+            Some(b'[' | b'{') => true,
+            Some(b'-' | b'0'..=b'9') => {
+                return if raw_f64(raw).is_some() {
+                    Ok(())
+                } else {
+                    Err(self.fail(JsonError::Syntax(format!("number {raw} is out of range"))))
+                };
+            }
+            _ => false,
+        };
+        if !needs_pass {
+            return Ok(());
+        }
+        let scan = Scan {
+            depth_left: self.max_depth.saturating_sub(1),
+            max_depth: self.max_depth,
+            failure: self.failure,
+        };
+        let mut de = serde_json::Deserializer::from_str(raw);
+        match scan.deserialize(&mut de).and_then(|()| de.end()) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let err = self
+                    .failure
+                    .take()
+                    .unwrap_or_else(|| JsonError::Syntax(e.to_string()));
+                Err(self.fail(err))
+            }
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Top<'de> {
+    type Value = Vec<Member>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Member>, A::Error> {
+        if self.max_depth == 0 {
+            return Err(self.fail(JsonError::TooDeep(self.max_depth)));
+        }
+        let mut members: Vec<Member> = Vec::with_capacity(16);
+        while let Some(key) = map.next_key_seed(CowKey)? {
+            let bytes = self.text.as_bytes();
+            let dup = members.iter().any(|m| match &m.key {
+                Key::At(r) => r.len() == key.len() && bytes.get(r.clone()) == Some(key.as_bytes()),
+                Key::Owned(k) => **k == *key,
+            });
+            if dup {
+                return Err(self.fail(JsonError::Duplicate(key.into_owned())));
+            }
+            let raw: &'de serde_json::value::RawValue = map.next_value()?;
+            self.check_value(raw.get())?;
+            let value = self
+                .offset(raw.get())
+                .ok_or_else(|| de::Error::custom("value outside the document"))?;
+            let key = match key {
+                std::borrow::Cow::Borrowed(k) => match self.offset(k) {
+                    Some(r) => Key::At(r),
+                    None => Key::Owned(k.into()),
+                },
+                std::borrow::Cow::Owned(k) => Key::Owned(k.into_boxed_str()),
+            };
+            members.push(Member { key, value });
+        }
+        Ok(members)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Vec<Member>, E> {
+        Err(self.fail(JsonError::NotObject("a boolean")))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Vec<Member>, E> {
+        Err(self.fail(JsonError::NotObject("a number")))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Vec<Member>, E> {
+        Err(self.fail(JsonError::NotObject("a number")))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Vec<Member>, E> {
+        Err(self.fail(JsonError::NotObject("a number")))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<Member>, E> {
+        Err(self.fail(JsonError::NotObject("a string")))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<Member>, E> {
+        Err(self.fail(JsonError::NotObject("null")))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Vec<Member>, A::Error> {
+        Err(self.fail(JsonError::NotObject("an array")))
+    }
+}
+
+struct CowKey;
+
+impl<'de> DeserializeSeed<'de> for CowKey {
+    type Value = std::borrow::Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CowKey {
+    type Value = std::borrow::Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v))
+    }
+}
+
+/// Validates a value under the strict rules without building it.
+#[derive(Clone, Copy)]
+struct Scan<'a> {
+    depth_left: usize,
+    max_depth: usize,
+    failure: &'a Cell<Option<JsonError>>,
+}
+
+impl Scan<'_> {
+    fn fail<E: de::Error>(&self, err: JsonError) -> E {
+        let msg = err.to_string();
+        self.failure.set(Some(err));
+        E::custom(msg)
+    }
+
+    fn nested<E: de::Error>(&self) -> Result<Self, E> {
+        if self.depth_left == 0 {
+            return Err(self.fail(JsonError::TooDeep(self.max_depth)));
+        }
+        Ok(Scan {
+            depth_left: self.depth_left - 1,
+            ..*self
+        })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Scan<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Scan<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        if v.is_finite() {
+            Ok(())
+        } else {
+            Err(self.fail(JsonError::Syntax("number is not finite".into())))
+        }
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.nested()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.nested()?;
+        let mut keys: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        while let Some(key) = map.next_key_seed(CowKey)? {
+            if keys.contains(&key) {
+                return Err(self.fail(JsonError::Duplicate(key.into_owned())));
+            }
+            map.next_value_seed(inner)?;
+            keys.push(key);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(s: &str) -> Result<JsonObject, JsonError> {
+        JsonObject::parse(s.as_bytes().to_vec(), DEFAULT_MAX_DEPTH)
+    }
+
+    #[test]
+    fn json_object_is_as_strict_as_the_value_parser() {
+        let cases = [
+            r#"{"a": 1, "b": [true, null, 1.5, "x"], "c": {"d": "e"}}"#,
+            r#"{"alg":"none","alg":"HS256"}"#,
+            r#"{"a":{"sub":"u","sub":"admin"}}"#,
+            r#"{"sub":"u","\u0073ub":"admin"}"#,
+            "[1]",
+            "\"x\"",
+            r#"{"tag":"value"}ABCD"#,
+            "\u{feff}{}",
+            r#"{"a":"\ud800"}"#,
+            r#"{"exp":1e400}"#,
+            r#"{"a":[{"b":1,"b":2}]}"#,
+            "{}",
+            "",
+        ];
+        for c in cases {
+            let strict = obj(c).map(|_| ());
+            let lazy = object(c).map(|_| ());
+            assert_eq!(
+                std::mem::discriminant(&strict),
+                std::mem::discriminant(&lazy),
+                "{c}: {strict:?} vs {lazy:?}"
+            );
+            if let (Err(a), Err(b)) = (&strict, &lazy) {
+                assert_eq!(
+                    std::mem::discriminant(a),
+                    std::mem::discriminant(b),
+                    "{c}: {a} vs {b}"
+                );
+            }
+        }
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(40), "]".repeat(40));
+        assert_eq!(
+            object(&deep).err(),
+            Some(JsonError::TooDeep(DEFAULT_MAX_DEPTH))
+        );
+        let huge = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            object(&huge).err(),
+            Some(JsonError::TooDeep(DEFAULT_MAX_DEPTH))
+        );
+        assert!(matches!(
+            JsonObject::parse(b"{\"a\":\"\xff\"}".to_vec(), 8),
+            Err(JsonError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn json_object_reads_members_lazily_and_keeps_the_text() {
+        let o = object(r#"{"iss":"x","aud":["a","b"],"n":12345678901234567890,"\u0073ub":"esc"}"#)
+            .unwrap();
+        assert_eq!(o["iss"], "x");
+        assert_eq!(o.get("aud").unwrap()[1], "b");
+        assert_eq!(o["sub"], "esc");
+        assert_eq!(o["missing"], Value::Null);
+        assert_eq!(o.keys().collect::<Vec<_>>(), ["iss", "aud", "n", "sub"]);
+        assert_eq!(o.raw("n"), Some("12345678901234567890"));
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"iss":"x","aud":["a","b"],"n":12345678901234567890,"sub":"esc"}"#
+        );
+        assert_eq!(raw_str(r#""a\u0062""#).unwrap(), "ab");
+        assert_eq!(raw_str(r#""plain""#).unwrap(), "plain");
+        assert_eq!(raw_str("5"), None);
+        assert_eq!(raw_f64("1.7e9"), Some(1.7e9));
+        assert_eq!(raw_f64("\"1\""), None);
+        assert_eq!(raw_str_list(r#"["a","b\u0063"]"#).unwrap(), ["a", "bc"]);
+        assert_eq!(raw_str_list(r#"["a",1]"#), None);
+        assert_eq!(raw_kind("[1]"), "an array");
+        assert_eq!(raw_strs_any(r#"["a","b"]"#, |s| s == "b"), Some(true));
+        assert_eq!(raw_strs_any(r#"["a","\u0062"]"#, |s| s == "b"), Some(true));
+        assert_eq!(raw_strs_any(r#""a""#, |s| s == "b"), Some(false));
+        assert_eq!(raw_strs_any(r#"["a",2]"#, |s| s == "a"), None);
+        assert_eq!(raw_strs_any("{}", |_| true), None);
+        assert_eq!(o.to_map()["aud"], serde_json::json!(["a", "b"]));
+    }
+
+    fn obj(s: &str) -> Result<Map<String, Value>, JsonError> {
+        parse_object(s.as_bytes(), DEFAULT_MAX_DEPTH)
+    }
+
+    #[test]
+    fn accepts_plain_objects_with_whitespace() {
+        let m = obj(" {\"a\": 1, \"b\": [true, null, 1.5, \"x\"]}\n").unwrap();
+        assert_eq!(m["a"], 1);
+        assert_eq!(m["b"][2], 1.5);
+    }
+
+    #[test]
+    fn rejects_duplicates_at_any_depth() {
+        assert_eq!(
+            obj(r#"{"alg":"none","alg":"HS256"}"#),
+            Err(JsonError::Duplicate("alg".into()))
+        );
+        assert_eq!(
+            obj(r#"{"a":{"sub":"u","sub":"admin"}}"#),
+            Err(JsonError::Duplicate("sub".into()))
+        );
+        // escaped spelling of the same name is the same name (RFC 7515 §5.3)
+        assert_eq!(
+            obj(r#"{"sub":"u","\u0073ub":"admin"}"#),
+            Err(JsonError::Duplicate("sub".into()))
+        );
+    }
+
+    #[test]
+    fn rejects_non_objects_and_trailing_data() {
+        assert_eq!(obj("[1]"), Err(JsonError::NotObject("an array")));
+        assert_eq!(obj("\"x\""), Err(JsonError::NotObject("a string")));
+        assert!(matches!(
+            obj(r#"{"tag":"value"}ABCD"#),
+            Err(JsonError::Syntax(_))
+        ));
+        assert!(matches!(obj("\u{feff}{}"), Err(JsonError::Syntax(_))));
+        assert!(matches!(
+            parse_object(b"{\"a\":\"\xff\"}", 8),
+            Err(JsonError::Syntax(_))
+        ));
+        assert!(matches!(
+            obj(r#"{"a":"\ud800"}"#),
+            Err(JsonError::Syntax(_))
+        ));
+        assert!(matches!(obj(r#"{"exp":1e400}"#), Err(JsonError::Syntax(_))));
+    }
+
+    #[test]
+    fn caps_depth() {
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(40), "]".repeat(40));
+        assert_eq!(obj(&deep), Err(JsonError::TooDeep(DEFAULT_MAX_DEPTH)));
+        let ok = format!("{{\"a\":{}1{}}}", "[".repeat(30), "]".repeat(30));
+        assert!(obj(&ok).is_ok());
+        // far past serde_json's own limit: still our error, no stack overflow
+        let huge = format!("{{\"a\":{}", "[".repeat(100_000));
+        assert_eq!(obj(&huge), Err(JsonError::TooDeep(DEFAULT_MAX_DEPTH)));
+    }
+}

@@ -1,0 +1,709 @@
+//! The Policy: every rule a token must meet, as configuration (the product doc's
+//! "encode all eight as configuration, not code"). Field names and defaults are fixed
+//! by the contract; see `docs/api.md`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::ser::Serializer;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::alg::Alg;
+use crate::keys::{KeyOrigin, KeySet};
+
+/// Largest accepted `clock_skew_seconds`: more hides broken clocks and stretches every
+/// token's life.
+pub const MAX_CLOCK_SKEW_SECONDS: u64 = 600;
+
+/// One issuer, or several accepted forms of it (Google emits two).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuers(pub Vec<String>);
+
+impl Issuers {
+    /// The first (primary) issuer; discovery runs under it.
+    pub fn primary(&self) -> &str {
+        self.0.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// Every accepted issuer.
+    pub fn all(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Exact, case-sensitive membership.
+    pub fn contains(&self, iss: &str) -> bool {
+        self.0.iter().any(|i| i == iss)
+    }
+}
+
+impl From<&str> for Issuers {
+    fn from(s: &str) -> Self {
+        Issuers(vec![s.to_owned()])
+    }
+}
+
+impl Serialize for Issuers {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => s.serialize_str(one),
+            many => many.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Issuers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Issuers;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Issuers, E> {
+                Ok(Issuers(vec![v.to_owned()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Issuers, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(Issuers(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A shared secret. Never printed, logged or serialized.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself; only key construction should call this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+fn default_algs() -> Vec<Alg> {
+    vec![Alg::RS256]
+}
+
+fn default_skew() -> u64 {
+    60
+}
+
+fn is_default_algs(a: &[Alg]) -> bool {
+    a == [Alg::RS256]
+}
+
+/// Everything a token must satisfy, and where its keys are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// `iss` must equal it exactly (case-sensitive, trailing slash matters). Required.
+    /// An array accepts any of several exact forms.
+    pub issuer: Issuers,
+    /// `aud` (a string or an array) must contain at least one of these. Required, non-empty.
+    pub audiences: Vec<String>,
+    /// Header `alg` must be one of these. Defaults to `["RS256"]`. `none` is never accepted.
+    #[serde(default = "default_algs", skip_serializing_if = "is_default_algs")]
+    pub allowed_algs: Vec<Alg>,
+    /// Claims that must be present and not null. Defaults to none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_claims: Vec<String>,
+    /// Claim name to required value: equal, or contained when the claim is an array.
+    /// A value `{"one_of": [..]}`, `{"present": true}` or `{"prefix": ".."}` is a
+    /// constraint instead. Defaults to none.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub required_custom_claims: Map<String, Value>,
+    /// Leeway for `exp`, `nbf` and `iat`. Defaults to 60; at most 600.
+    #[serde(default = "default_skew")]
+    pub clock_skew_seconds: u64,
+    /// Largest allowed `exp - iat`. Defaults to no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ttl_seconds: Option<u64>,
+    /// Header `typ` must match (case-insensitive, `application/` ignored). Defaults to any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// Scopes that must each appear in `scope` (space-separated), `scp` or `permissions`.
+    /// Defaults to none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_scopes: Vec<String>,
+    /// Where the issuer's keys are. Defaults to discovery under the issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Keys given inline (a JWKS, or one JWK); nothing is fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Value>,
+    /// One SPKI public key in PEM (RSA, EC or Ed25519); nothing is fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// The shared secret for HS256/384/512 (its UTF-8 bytes); nothing is fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+    /// The claim compared with `audiences`. Defaults to `aud`. For providers whose
+    /// access tokens carry no `aud` (Cognito: `client_id`, Clerk: `azp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience_claim: Option<String>,
+}
+
+/// A policy field that is wrong, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    /// Dotted path of the field, e.g. `audiences` or `required_custom_claims.role`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl PolicyError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        PolicyError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// A constraint on one custom claim.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClaimRule {
+    /// Equal to this value; an array claim passes when it contains this scalar.
+    Equals(Value),
+    /// Equal to one of these values.
+    OneOf(Vec<Value>),
+    /// Present and not null.
+    Present,
+    /// A string starting with this prefix.
+    Prefix(String),
+}
+
+impl ClaimRule {
+    /// Reads a rule from a `required_custom_claims` value.
+    pub fn from_value(v: &Value) -> Result<ClaimRule, String> {
+        if let Value::Object(o) = v
+            && o.len() == 1
+        {
+            match o.iter().next() {
+                Some((k, Value::Array(list))) if k == "one_of" => {
+                    if list.is_empty() {
+                        return Err("`one_of` must not be empty".into());
+                    }
+                    return Ok(ClaimRule::OneOf(list.clone()));
+                }
+                Some((k, _)) if k == "one_of" => return Err("`one_of` must be an array".into()),
+                Some((k, Value::Bool(true))) if k == "present" => return Ok(ClaimRule::Present),
+                Some((k, _)) if k == "present" => {
+                    return Err("`present` must be true (to forbid a claim, leave it out)".into());
+                }
+                Some((k, Value::String(p))) if k == "prefix" => {
+                    return Ok(ClaimRule::Prefix(p.clone()));
+                }
+                Some((k, _)) if k == "prefix" => return Err("`prefix` must be a string".into()),
+                _ => {}
+            }
+        }
+        Ok(ClaimRule::Equals(v.clone()))
+    }
+
+    /// Whether a claim value satisfies the rule.
+    pub fn matches(&self, claim: &Value) -> bool {
+        match self {
+            ClaimRule::Equals(want) => value_matches(claim, want),
+            ClaimRule::OneOf(list) => list.iter().any(|w| value_matches(claim, w)),
+            ClaimRule::Present => !claim.is_null(),
+            ClaimRule::Prefix(p) => claim.as_str().is_some_and(|s| s.starts_with(p.as_str())),
+        }
+    }
+
+    /// What the rule expects, for evidence.
+    pub fn expected(&self) -> Value {
+        match self {
+            ClaimRule::Equals(v) => v.clone(),
+            ClaimRule::OneOf(list) => serde_json::json!({ "one_of": list }),
+            ClaimRule::Present => serde_json::json!({ "present": true }),
+            ClaimRule::Prefix(p) => serde_json::json!({ "prefix": p }),
+        }
+    }
+}
+
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+fn value_matches(claim: &Value, want: &Value) -> bool {
+    if json_eq(claim, want) {
+        return true;
+    }
+    match (claim, want) {
+        (Value::Array(items), w) if !w.is_array() && !w.is_object() => {
+            items.iter().any(|i| json_eq(i, w))
+        }
+        _ => false,
+    }
+}
+
+/// Normalizes a media type for `typ` comparison (RFC 7515 §4.1.9): lower case, without
+/// an `application/` prefix.
+pub fn normalize_typ(typ: &str) -> String {
+    let lower = typ.trim().to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) => rest.to_owned(),
+        None => lower,
+    }
+}
+
+/// A policy that passed validation, with its inline keys loaded once.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy {
+    policy: Policy,
+    rules: Vec<(String, ClaimRule)>,
+    typ: Option<String>,
+    inline_keys: Option<Arc<KeySet>>,
+}
+
+impl CompiledPolicy {
+    /// The policy as given.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The custom-claim rules, in policy order.
+    pub fn rules(&self) -> &[(String, ClaimRule)] {
+        &self.rules
+    }
+
+    /// The normalized expected `typ`.
+    pub fn expected_typ(&self) -> Option<&str> {
+        self.typ.as_deref()
+    }
+
+    /// Keys from `jwks`, `public_key` or `secret`; `None` means they must be fetched.
+    pub fn inline_keys(&self) -> Option<&Arc<KeySet>> {
+        self.inline_keys.as_ref()
+    }
+
+    /// The claim compared with the audiences.
+    pub fn audience_claim(&self) -> &str {
+        self.policy.audience_claim.as_deref().unwrap_or("aud")
+    }
+}
+
+impl Policy {
+    /// A policy with the defaults for everything but issuer and audiences.
+    pub fn new(issuer: &str, audiences: &[&str]) -> Policy {
+        Policy {
+            issuer: Issuers::from(issuer),
+            audiences: audiences.iter().map(|s| (*s).to_owned()).collect(),
+            allowed_algs: default_algs(),
+            required_claims: Vec::new(),
+            required_custom_claims: Map::new(),
+            clock_skew_seconds: default_skew(),
+            max_ttl_seconds: None,
+            token_type: None,
+            required_scopes: Vec::new(),
+            jwks_uri: None,
+            jwks: None,
+            public_key: None,
+            secret: None,
+            audience_claim: None,
+        }
+    }
+
+    /// Parses a policy from JSON with errors that name the field.
+    pub fn from_json(json: &Value) -> Result<Policy, PolicyError> {
+        serde_path_to_error::deserialize(json).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { String::new() } else { path };
+            PolicyError::new(field, e.into_inner().to_string())
+        })
+    }
+
+    /// Validates every field and loads inline keys.
+    pub fn compile(self) -> Result<CompiledPolicy, PolicyError> {
+        if self.issuer.0.is_empty() {
+            return Err(PolicyError::new(
+                "issuer",
+                "at least one issuer is required",
+            ));
+        }
+        for (i, iss) in self.issuer.0.iter().enumerate() {
+            let field = if self.issuer.0.len() == 1 {
+                "issuer".to_owned()
+            } else {
+                format!("issuer[{i}]")
+            };
+            if iss.is_empty() {
+                return Err(PolicyError::new(field, "must not be empty"));
+            }
+            if iss.trim() != iss {
+                return Err(PolicyError::new(
+                    field,
+                    "has leading or trailing whitespace; issuers compare exactly",
+                ));
+            }
+        }
+        if self.audiences.is_empty() {
+            return Err(PolicyError::new(
+                "audiences",
+                "at least one audience is required (your API identifier, e.g. https://api.example.com/)",
+            ));
+        }
+        for (i, a) in self.audiences.iter().enumerate() {
+            if a.is_empty() || a.trim() != a {
+                return Err(PolicyError::new(
+                    format!("audiences[{i}]"),
+                    "must be a non-empty string without surrounding whitespace",
+                ));
+            }
+        }
+        if self.allowed_algs.is_empty() {
+            return Err(PolicyError::new(
+                "allowed_algs",
+                "must list at least one algorithm",
+            ));
+        }
+        if self.clock_skew_seconds > MAX_CLOCK_SKEW_SECONDS {
+            return Err(PolicyError::new(
+                "clock_skew_seconds",
+                format!(
+                    "{} is more than the maximum {MAX_CLOCK_SKEW_SECONDS}",
+                    self.clock_skew_seconds
+                ),
+            ));
+        }
+        if self.max_ttl_seconds == Some(0) {
+            return Err(PolicyError::new(
+                "max_ttl_seconds",
+                "must be greater than 0",
+            ));
+        }
+        let typ = match &self.token_type {
+            Some(t) if t.trim().is_empty() => {
+                return Err(PolicyError::new("token_type", "must not be empty"));
+            }
+            Some(t) => Some(normalize_typ(t)),
+            None => None,
+        };
+        for (i, c) in self.required_claims.iter().enumerate() {
+            if c.is_empty() {
+                return Err(PolicyError::new(
+                    format!("required_claims[{i}]"),
+                    "must not be empty",
+                ));
+            }
+        }
+        for (i, s) in self.required_scopes.iter().enumerate() {
+            if s.is_empty() || s.contains(' ') {
+                return Err(PolicyError::new(
+                    format!("required_scopes[{i}]"),
+                    "must be one non-empty scope without spaces",
+                ));
+            }
+        }
+        if let Some(c) = &self.audience_claim
+            && c.is_empty()
+        {
+            return Err(PolicyError::new("audience_claim", "must not be empty"));
+        }
+        let mut rules = Vec::with_capacity(self.required_custom_claims.len());
+        for (name, v) in &self.required_custom_claims {
+            let rule = ClaimRule::from_value(v)
+                .map_err(|m| PolicyError::new(format!("required_custom_claims.{name}"), m))?;
+            rules.push((name.clone(), rule));
+        }
+        let sources: Vec<&str> = [
+            ("jwks", self.jwks.is_some()),
+            ("public_key", self.public_key.is_some()),
+            ("secret", self.secret.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(n, set)| set.then_some(n))
+        .collect();
+        if sources.len() > 1 {
+            return Err(PolicyError::new(
+                sources[1],
+                format!(
+                    "give at most one of jwks, public_key and secret (found {})",
+                    sources.join(", ")
+                ),
+            ));
+        }
+        if let (Some(uri), Some(inline)) = (&self.jwks_uri, sources.first()) {
+            return Err(PolicyError::new(
+                "jwks_uri",
+                format!(
+                    "keys are given inline in `{inline}`, so `jwks_uri` ({uri}) would never be used; remove one"
+                ),
+            ));
+        }
+        if let Some(uri) = &self.jwks_uri
+            && !(uri.starts_with("https://") || uri.starts_with("http://"))
+        {
+            return Err(PolicyError::new(
+                "jwks_uri",
+                "must be an absolute https:// URL",
+            ));
+        }
+        let inline_keys = if let Some(jwks) = &self.jwks {
+            Some(
+                KeySet::from_jwks(jwks, KeyOrigin::InlineJwks, true)
+                    .map_err(|e| PolicyError::new("jwks", e.0))?,
+            )
+        } else if let Some(pem) = &self.public_key {
+            Some(KeySet::from_pem(pem).map_err(|e| PolicyError::new("public_key", e.0))?)
+        } else if let Some(secret) = &self.secret {
+            if secret.expose().is_empty() {
+                return Err(PolicyError::new("secret", "must not be empty"));
+            }
+            if !self.allowed_algs.iter().any(|a| a.is_hmac()) {
+                return Err(PolicyError::new(
+                    "allowed_algs",
+                    "a `secret` is given but no HS256/HS384/HS512 is allowed; add the HMAC algorithm your issuer uses",
+                ));
+            }
+            Some(KeySet::from_secret(secret.expose()))
+        } else {
+            None
+        };
+        let remote = inline_keys.is_none();
+        if remote && let Some(hs) = self.allowed_algs.iter().find(|a| a.is_hmac()) {
+            return Err(PolicyError::new(
+                "allowed_algs",
+                format!(
+                    "{hs} needs a `secret` (or inline `jwks` with oct keys): keys fetched from an issuer are never HMAC secrets"
+                ),
+            ));
+        }
+        Ok(CompiledPolicy {
+            policy: self,
+            rules,
+            typ,
+            inline_keys: inline_keys.map(Arc::new),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(v: Value) -> PolicyError {
+        match Policy::from_json(&v) {
+            Err(e) => e,
+            Ok(p) => p.compile().expect_err("expected a policy error"),
+        }
+    }
+
+    #[test]
+    fn seed_policy_parses_with_defaults() {
+        let p = Policy::from_json(&json!({
+            "issuer": "https://acme.auth0.com/",
+            "audiences": ["https://api.acme.com/"],
+            "allowed_algs": ["RS256"],
+            "required_claims": ["sub", "scope"],
+            "required_custom_claims": {"https://acme.com/tenant_id": "acme-prod"},
+            "clock_skew_seconds": 60,
+            "max_ttl_seconds": 86400,
+            "token_type": "JWT"
+        }))
+        .unwrap();
+        let c = p.compile().unwrap();
+        assert_eq!(c.expected_typ(), Some("jwt"));
+        assert!(c.inline_keys().is_none());
+        let min = Policy::from_json(&json!({"issuer":"i","audiences":["a"]})).unwrap();
+        assert_eq!(min.allowed_algs, [Alg::RS256]);
+        assert_eq!(min.clock_skew_seconds, 60);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (
+                json!({"issuer":"i","audiences":["a"],"allowed_algs":["none"]}),
+                "allowed_algs[0]",
+                "never accepted",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"allowed_algs":["NONE"]}),
+                "allowed_algs[0]",
+                "never accepted",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"allowed_algs":["rs256"]}),
+                "allowed_algs[0]",
+                "case-sensitive",
+            ),
+            (
+                json!({"issuer":"i","audiences":"a"}),
+                "audiences",
+                "expected a sequence",
+            ),
+            (
+                json!({"issuer":"i","audiences":[]}),
+                "audiences",
+                "at least one",
+            ),
+            (json!({"audiences":["a"]}), "", "missing field `issuer`"),
+            (
+                json!({"issuer":"i","audiences":["a"],"clock_skew_seconds":-1}),
+                "clock_skew_seconds",
+                "invalid value",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"clock_skew_seconds":"60"}),
+                "clock_skew_seconds",
+                "invalid type",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"clock_skew_seconds":3601}),
+                "clock_skew_seconds",
+                "maximum",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"audience":"x"}),
+                "audience",
+                "unknown field",
+            ),
+            (
+                json!({"issuer":" i","audiences":["a"]}),
+                "issuer",
+                "whitespace",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"secret":"s","public_key":"p"}),
+                "secret",
+                "at most one",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"secret":"0123456789abcdef0123456789abcdef"}),
+                "allowed_algs",
+                "no HS256",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"allowed_algs":["HS256"]}),
+                "allowed_algs",
+                "needs a `secret`",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"jwks":{"keys":3}}),
+                "jwks",
+                "must be an array",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"public_key":"nope"}),
+                "public_key",
+                "PEM",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"jwks_uri":"ftp://x"}),
+                "jwks_uri",
+                "https",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"jwks_uri":"https://x","jwks":{"keys":[]}}),
+                "jwks_uri",
+                "inline",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"required_custom_claims":{"r":{"one_of":3}}}),
+                "required_custom_claims.r",
+                "array",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"required_scopes":["a b"]}),
+                "required_scopes[0]",
+                "without spaces",
+            ),
+            (
+                json!({"issuer":"i","audiences":["a"],"max_ttl_seconds":0}),
+                "max_ttl_seconds",
+                "greater",
+            ),
+        ];
+        for (input, field, text) in cases {
+            let e = err(input.clone());
+            assert_eq!(e.field, field, "{input} -> {e}");
+            assert!(e.message.contains(text), "{input} -> {e}");
+        }
+    }
+
+    #[test]
+    fn claim_rules() {
+        let eq = ClaimRule::from_value(&json!("acme-prod")).unwrap();
+        assert!(eq.matches(&json!("acme-prod")));
+        assert!(eq.matches(&json!(["x", "acme-prod"])));
+        assert!(!eq.matches(&json!("acme-dev")));
+        let num = ClaimRule::from_value(&json!(1)).unwrap();
+        assert!(num.matches(&json!(1.0)));
+        let one_of = ClaimRule::from_value(&json!({"one_of": ["a", "b"]})).unwrap();
+        assert!(one_of.matches(&json!("b")) && !one_of.matches(&json!("c")));
+        assert_eq!(
+            ClaimRule::from_value(&json!({"present": true})).unwrap(),
+            ClaimRule::Present
+        );
+        let prefix = ClaimRule::from_value(&json!({"prefix": "system:serviceaccount:"})).unwrap();
+        assert!(prefix.matches(&json!("system:serviceaccount:ns:sa")));
+        assert!(!prefix.matches(&json!(3)));
+        // an object that is not a single-key constraint is compared literally
+        let lit = ClaimRule::from_value(&json!({"a": 1, "b": 2})).unwrap();
+        assert!(lit.matches(&json!({"b": 2, "a": 1})));
+    }
+
+    #[test]
+    fn secret_never_serializes_or_debugs() {
+        let p = Policy::from_json(
+            &json!({"issuer":"i","audiences":["a"],"allowed_algs":["HS256"],
+            "secret":"super-secret-value-that-is-32-bytes!"}),
+        )
+        .unwrap();
+        let s = serde_json::to_string(&p).unwrap();
+        assert!(!s.contains("super-secret"), "{s}");
+        assert!(!format!("{p:?}").contains("super-secret"));
+        assert!(!format!("{:?}", p.compile().unwrap()).contains("super-secret"));
+    }
+
+    #[test]
+    fn typ_normalization() {
+        assert_eq!(normalize_typ("application/AT+JWT"), "at+jwt");
+        assert_eq!(normalize_typ("JWT"), "jwt");
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the validation core, all with a fixed clock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod algorithms;
+mod attacks;
+mod codes;
+mod props;
+mod support;
+mod wycheproof;
