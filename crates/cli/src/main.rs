@@ -1,1 +1,290 @@
-fn main() {}
+//! `jwtshield`: tells whether a JWT access token is really good, and if not, exactly why.
+//!
+//! ```text
+//! jwtshield validate --preset auth0 --param tenant=acme.auth0.com \
+//!     --param audience=https://api.acme.com/ "$TOKEN"
+//! jwtshield validate --policy policy.json --jwks jwks.json --json - < token.txt
+//! jwtshield decode "$TOKEN"
+//! jwtshield presets [NAME]
+//! ```
+//!
+//! Exit codes of `validate`: 0 valid, 1 invalid, 2 usage or configuration error.
+
+mod render;
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Parser, Subcommand};
+use jwtshield_core::{CompiledPolicy, KeyOrigin, KeySet, Policy, presets};
+use serde_json::Value;
+
+#[derive(Parser)]
+#[command(name = "jwtshield", version, about = "Tells whether a JWT access token is really good, and if not, exactly why.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a token against a policy, profile or preset. Exit 0 valid, 1 invalid, 2 error.
+    Validate(ValidateArgs),
+    /// Decode a token without verifying it: header, claims, times in words, warnings.
+    Decode(DecodeArgs),
+    /// List the built-in presets, or print one as a policy.
+    Presets(PresetsArgs),
+}
+
+#[derive(Args)]
+struct PolicySource {
+    /// A JSON policy file.
+    #[arg(long, value_name = "FILE", group = "source")]
+    policy: Option<PathBuf>,
+    /// An issuer profile id (from --profiles, JWTSHIELD_PROFILES_FILE or ISSUER_PROFILES_JSON).
+    #[arg(long, value_name = "ID", group = "source")]
+    profile: Option<String>,
+    /// A built-in preset; fill its placeholders with --param.
+    #[arg(long, value_name = "NAME", group = "source")]
+    preset: Option<String>,
+    /// A preset placeholder, e.g. --param tenant=acme.auth0.com (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    params: Vec<(String, String)>,
+    /// Profiles file (JSON object of id to policy).
+    #[arg(long, value_name = "FILE", env = "JWTSHIELD_PROFILES_FILE")]
+    profiles: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    #[command(flatten)]
+    source: PolicySource,
+    /// Verify with the keys in this JWKS file instead of finding them; nothing is fetched.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// Print the ValidationResult JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Validate as of this time (seconds since 1970) instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    now: Option<i64>,
+    /// The token, or - to read it from standard input.
+    token: String,
+}
+
+#[derive(Args)]
+struct DecodeArgs {
+    /// Print JSON instead of the human view.
+    #[arg(long)]
+    json: bool,
+    /// Describe times relative to this instant (seconds since 1970) instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    now: Option<i64>,
+    /// The token, or - to read it from standard input.
+    token: String,
+}
+
+#[derive(Args)]
+struct PresetsArgs {
+    /// The preset to print; without it, the list.
+    name: Option<String>,
+    /// Fill a placeholder, e.g. --param tenant=acme.auth0.com (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    params: Vec<(String, String)>,
+    /// Print the list as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+}
+
+/// A usage or configuration problem: exit code 2.
+struct Fatal(String);
+
+impl<E: std::fmt::Display> From<E> for Fatal {
+    fn from(e: E) -> Self {
+        Fatal(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(a) => validate(a),
+        Command::Decode(a) => decode(a),
+        Command::Presets(a) => list_presets(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Fatal(msg)) => {
+            eprintln!("jwtshield: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn now_or(fixed: Option<i64>) -> i64 {
+    fixed.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    })
+}
+
+fn read_token(arg: &str) -> Result<String, Fatal> {
+    if arg != "-" {
+        return Ok(arg.to_owned());
+    }
+    let mut s = String::new();
+    std::io::stdin()
+        .take(1 << 20)
+        .read_to_string(&mut s)
+        .map_err(|e| Fatal(format!("cannot read the token from standard input: {e}")))?;
+    Ok(s.trim().to_owned())
+}
+
+fn read_file(path: &PathBuf, what: &str) -> Result<String, Fatal> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Fatal(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+fn read_json(path: &PathBuf, what: &str) -> Result<Value, Fatal> {
+    let text = read_file(path, what)?;
+    jwtshield_core::json::parse_value(text.as_bytes(), 64)
+        .map_err(|e| Fatal(format!("{what} {} is not valid JSON: {e}", path.display())))
+}
+
+fn load_profiles(file: Option<&PathBuf>) -> Result<jwtshield_core::Profiles, Fatal> {
+    let text = match (file, std::env::var("ISSUER_PROFILES_JSON")) {
+        (Some(path), _) => read_file(path, "profiles file")?,
+        (None, Ok(json)) => json,
+        (None, Err(_)) => {
+            return Err(Fatal(
+                "--profile needs profiles: give --profiles FILE, JWTSHIELD_PROFILES_FILE or ISSUER_PROFILES_JSON".into(),
+            ));
+        }
+    };
+    jwtshield_core::parse_profiles(&text).map_err(Fatal::from)
+}
+
+fn params_map(params: &[(String, String)]) -> BTreeMap<String, String> {
+    params.iter().cloned().collect()
+}
+
+fn resolve_policy(src: &PolicySource) -> Result<CompiledPolicy, Fatal> {
+    if let Some(path) = &src.policy {
+        let json = read_json(path, "policy file")?;
+        return Policy::from_json(&json)
+            .and_then(Policy::compile)
+            .map_err(|e| Fatal(format!("policy file {}: {e}", path.display())));
+    }
+    if let Some(id) = &src.profile {
+        let profiles = load_profiles(src.profiles.as_ref())?;
+        return profiles.get(id).cloned().ok_or_else(|| {
+            Fatal(format!(
+                "no profile \"{id}\"; loaded: {}",
+                profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        });
+    }
+    if let Some(name) = &src.preset {
+        let preset = presets::get(name)?;
+        let policy = preset
+            .instantiate(&params_map(&src.params))
+            .map_err(|e| match e {
+                jwtshield_core::PresetError::Missing(m) => Fatal(format!(
+                    "preset {name} needs {}",
+                    m.iter()
+                        .map(|p| format!("--param {p}=…"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )),
+                other => Fatal(other.to_string()),
+            })?;
+        return policy.compile().map_err(Fatal::from);
+    }
+    Err(Fatal(
+        "give a policy: --policy FILE, --profile ID or --preset NAME (see `jwtshield presets`)".into(),
+    ))
+}
+
+fn keys_for(policy: &CompiledPolicy, jwks: Option<&PathBuf>) -> Result<Arc<KeySet>, Fatal> {
+    if let Some(path) = jwks {
+        let json = read_json(path, "JWKS file")?;
+        let set = KeySet::from_jwks(&json, KeyOrigin::InlineJwks, true)
+            .map_err(|e| Fatal(format!("JWKS file {}: {e}", path.display())))?;
+        return Ok(Arc::new(set));
+    }
+    if let Some(keys) = policy.inline_keys() {
+        return Ok(keys.clone());
+    }
+    Err(Fatal(format!(
+        "the keys of {} must be fetched, which this build cannot do yet; pass --jwks FILE",
+        policy.policy().issuer.primary()
+    )))
+}
+
+fn validate(a: ValidateArgs) -> Result<ExitCode, Fatal> {
+    let policy = resolve_policy(&a.source)?;
+    let keys = keys_for(&policy, a.jwks.as_ref())?;
+    let token = read_token(&a.token)?;
+    let report = jwtshield_core::validate(&token, &keys, &policy, now_or(a.now));
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::report(&report, std::io::stdout().is_terminal()));
+    }
+    Ok(if report.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn decode(a: DecodeArgs) -> Result<ExitCode, Fatal> {
+    let token = read_token(&a.token)?;
+    let inspection = jwtshield_core::inspect(&token, now_or(a.now));
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&inspection)?);
+    } else {
+        print!("{}", render::inspection(&inspection));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_presets(a: PresetsArgs) -> Result<ExitCode, Fatal> {
+    let Some(name) = a.name else {
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(presets::all())?);
+        } else {
+            print!("{}", render::preset_list(presets::all()));
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let preset = presets::get(&name)?;
+    let filled = preset.fill_partial(&params_map(&a.params))?;
+    let missing = preset.missing(&filled);
+    if missing.is_empty() {
+        // validate the filled policy so a bad value is caught here, not at use
+        Policy::from_json(&filled)
+            .and_then(Policy::compile)
+            .map_err(|e| Fatal(format!("preset {name}: {e}")))?;
+    } else if !a.params.is_empty() {
+        eprintln!(
+            "jwtshield: still unfilled: {}",
+            missing.iter().map(|m| format!("{{{m}}}")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&filled)?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -41,7 +41,7 @@ impl Builder {
         if !self.signature_ok {
             f.unverified = true;
             f.message
-                .push_str(" [from an unverified payload: the signature did not verify]");
+                .push_str(" [from an unverified payload]");
         }
         self.push(f);
     }

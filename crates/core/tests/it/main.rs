@@ -4,6 +4,7 @@
 mod algorithms;
 mod attacks;
 mod codes;
+mod docs;
 mod props;
 mod support;
 mod wycheproof;

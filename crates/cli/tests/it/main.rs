@@ -1,0 +1,4 @@
+//! The `jwtshield` binary, run as a user would: exit codes, output, files, stdin.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod commands;
