@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
@@ -24,7 +23,11 @@ use jwtshield_core::{CompiledPolicy, KeyOrigin, KeySet, Policy, presets};
 use serde_json::Value;
 
 #[derive(Parser)]
-#[command(name = "jwtshield", version, about = "Tells whether a JWT access token is really good, and if not, exactly why.")]
+#[command(
+    name = "jwtshield",
+    version,
+    about = "Tells whether a JWT access token is really good, and if not, exactly why."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -66,6 +69,9 @@ struct ValidateArgs {
     /// Verify with the keys in this JWKS file instead of finding them; nothing is fetched.
     #[arg(long, value_name = "FILE")]
     jwks: Option<PathBuf>,
+    /// Development and tests only: allow http:// key URLs and loopback/private addresses.
+    #[arg(long, env = "JWTSHIELD_JWKS_ALLOW_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
+    jwks_allow_insecure: bool,
     /// Print the ValidationResult JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -214,35 +220,62 @@ fn resolve_policy(src: &PolicySource) -> Result<CompiledPolicy, Fatal> {
         return policy.compile().map_err(Fatal::from);
     }
     Err(Fatal(
-        "give a policy: --policy FILE, --profile ID or --preset NAME (see `jwtshield presets`)".into(),
+        "give a policy: --policy FILE, --profile ID or --preset NAME (see `jwtshield presets`)"
+            .into(),
     ))
 }
 
-fn keys_for(policy: &CompiledPolicy, jwks: Option<&PathBuf>) -> Result<Arc<KeySet>, Fatal> {
+/// The keys: a `--jwks` file, the policy's inline keys, or fetched as the service
+/// fetches them (discovery, SSRF guard, timeouts).
+fn keys_for(
+    policy: &CompiledPolicy,
+    jwks: Option<&PathBuf>,
+    insecure: bool,
+    token: &str,
+) -> Result<KeySet, Fatal> {
     if let Some(path) = jwks {
         let json = read_json(path, "JWKS file")?;
-        let set = KeySet::from_jwks(&json, KeyOrigin::InlineJwks, true)
-            .map_err(|e| Fatal(format!("JWKS file {}: {e}", path.display())))?;
-        return Ok(Arc::new(set));
+        return KeySet::from_jwks(&json, KeyOrigin::InlineJwks, true)
+            .map_err(|e| Fatal(format!("JWKS file {}: {e}", path.display())));
     }
     if let Some(keys) = policy.inline_keys() {
-        return Ok(keys.clone());
+        return Ok(keys.as_ref().clone());
     }
-    Err(Fatal(format!(
-        "the keys of {} must be fetched, which this build cannot do yet; pass --jwks FILE",
-        policy.policy().issuer.primary()
-    )))
+    if insecure {
+        eprintln!(
+            "jwtshield: warning: --jwks-allow-insecure: http and internal key URLs are allowed"
+        );
+    }
+    let cfg = jwtshield_jwks::Config {
+        guard: if insecure {
+            jwtshield_jwks::GuardConfig::insecure()
+        } else {
+            jwtshield_jwks::GuardConfig::default()
+        },
+        ..jwtshield_jwks::Config::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async {
+        let sets = jwtshield_jwks::KeySets::new(cfg).map_err(Fatal)?;
+        Ok(sets.keys_for_token(policy, token).await)
+    })
 }
 
 fn validate(a: ValidateArgs) -> Result<ExitCode, Fatal> {
     let policy = resolve_policy(&a.source)?;
-    let keys = keys_for(&policy, a.jwks.as_ref())?;
     let token = read_token(&a.token)?;
+    let keys = keys_for(&policy, a.jwks.as_ref(), a.jwks_allow_insecure, &token)?;
     let report = jwtshield_core::validate(&token, &keys, &policy, now_or(a.now));
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render::report(&report, std::io::stdout().is_terminal()));
+        print!(
+            "{}",
+            render::report(&report, std::io::stdout().is_terminal())
+        );
     }
     Ok(if report.valid {
         ExitCode::SUCCESS
@@ -282,7 +315,11 @@ fn list_presets(a: PresetsArgs) -> Result<ExitCode, Fatal> {
     } else if !a.params.is_empty() {
         eprintln!(
             "jwtshield: still unfilled: {}",
-            missing.iter().map(|m| format!("{{{m}}}")).collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .map(|m| format!("{{{m}}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     println!("{}", serde_json::to_string_pretty(&filled)?);

@@ -231,6 +231,10 @@ codes! {
     JWKS_UNREACHABLE => (KeyFreshness, Error);
     /// The key set is past its lifetime and could not be refreshed; the last good keys were used.
     JWKS_STALE => (KeyFreshness, Warning);
+    /// The key set URL was refused before connecting: not https, or an internal address (SSRF guard).
+    JWKS_REFUSED => (KeyFreshness, Error);
+    /// The issuer's discovery document names a different `issuer`, so its keys are not trusted.
+    DISCOVERY_ISSUER_MISMATCH => (KeyFreshness, Error);
     /// The token has no `iss`.
     ISSUER_MISSING => (Issuer, Error);
     /// `iss` is not a string.

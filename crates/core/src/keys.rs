@@ -4,7 +4,7 @@
 //! `alg`, when it names one), and only when `use`/`key_ops` allow verifying.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
@@ -391,19 +391,58 @@ pub enum Freshness {
         /// Why the fetch failed.
         error: String,
     },
+    /// The key set URL was refused before any connection: not https, or it (or a
+    /// redirect) points at a loopback, private or otherwise internal address.
+    Refused {
+        /// The refused URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The issuer's discovery document names another issuer, so its keys are not the
+    /// policy issuer's keys.
+    DiscoveryMismatch {
+        /// The discovery document URL.
+        url: String,
+        /// The `issuer` it names.
+        actual: String,
+    },
 }
 
 /// A set of verification keys with the keys that were refused.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct KeySet {
-    keys: Vec<Key>,
-    rejected: Vec<RejectedKey>,
-    notes: Vec<String>,
+    inner: Arc<Loaded>,
     /// How current the set is.
     pub freshness: Freshness,
 }
 
+/// The immutable part of a key set, shared by clones.
+#[derive(Debug, Default)]
+struct Loaded {
+    keys: Vec<Key>,
+    rejected: Vec<RejectedKey>,
+    notes: Vec<String>,
+}
+
+impl Loaded {
+    fn into_set(self) -> KeySet {
+        KeySet {
+            inner: Arc::new(self),
+            freshness: Freshness::Fresh,
+        }
+    }
+}
+
 impl KeySet {
+    /// The same keys with another freshness (cheap: the keys are shared).
+    pub fn with_freshness(&self, freshness: Freshness) -> KeySet {
+        KeySet {
+            inner: self.inner.clone(),
+            freshness,
+        }
+    }
+
     /// An empty set.
     pub fn empty() -> Self {
         KeySet::default()
@@ -422,33 +461,37 @@ impl KeySet {
 
     /// The usable keys.
     pub fn keys(&self) -> &[Key] {
-        &self.keys
+        &self.inner.keys
     }
 
     /// The keys refused at load, with reasons.
     pub fn rejected(&self) -> &[RejectedKey] {
-        &self.rejected
+        &self.inner.rejected
     }
 
     /// Set-level remarks made while loading (ignored keys beyond the cap, duplicate ids).
     pub fn notes(&self) -> &[String] {
-        &self.notes
+        &self.inner.notes
     }
 
     /// Summaries of the usable keys.
     pub fn summaries(&self) -> Vec<KeySummary> {
-        self.keys.iter().map(Key::summary).collect()
+        self.inner.keys.iter().map(Key::summary).collect()
     }
 
     /// Key ids of the usable keys.
     pub fn kids(&self) -> Vec<&str> {
-        self.keys.iter().filter_map(Key::kid).collect()
+        self.inner.keys.iter().filter_map(Key::kid).collect()
     }
 
     /// True when some usable or rejected key carries this `kid`.
     pub fn knows_kid(&self, kid: &str) -> bool {
-        self.keys.iter().any(|k| k.kid() == Some(kid))
-            || self.rejected.iter().any(|r| r.kid.as_deref() == Some(kid))
+        self.inner.keys.iter().any(|k| k.kid() == Some(kid))
+            || self
+                .inner
+                .rejected
+                .iter()
+                .any(|r| r.kid.as_deref() == Some(kid))
     }
 
     /// Loads a JWKS (`{"keys": [...]}`) or a single JWK object.
@@ -486,7 +529,7 @@ impl KeySet {
                 ));
             }
         };
-        let mut set = KeySet::default();
+        let mut set = Loaded::default();
         if list.len() > MAX_KEYS {
             set.notes.push(format!(
                 "the set has {} keys; only the first {MAX_KEYS} were read",
@@ -507,24 +550,24 @@ impl KeySet {
                 ));
             }
         }
-        Ok(set)
+        Ok(set.into_set())
     }
 
     /// Loads one PEM public key: SPKI (`PUBLIC KEY`, RSA, EC or Ed25519) or PKCS#1
     /// (`RSA PUBLIC KEY`). The key matches any token `kid`.
     pub fn from_pem(pem: &str) -> Result<KeySet, KeySourceError> {
         let key = parse_pem(pem)?;
-        let mut set = KeySet::default();
+        let mut set = Loaded::default();
         match key {
             Ok(k) => set.keys.push(k),
             Err(r) => set.rejected.push(r),
         }
-        Ok(set)
+        Ok(set.into_set())
     }
 
     /// A shared HMAC secret (its UTF-8 bytes). It matches any token `kid`.
     pub fn from_secret(secret: &str) -> KeySet {
-        let mut set = KeySet::default();
+        let mut set = Loaded::default();
         set.keys.push(Key {
             kid: None,
             any_kid: true,
@@ -537,7 +580,7 @@ impl KeySet {
                 keys: Default::default(),
             },
         });
-        set
+        set.into_set()
     }
 }
 

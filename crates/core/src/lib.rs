@@ -44,7 +44,9 @@ mod validate;
 pub use alg::{Alg, Curve, Family};
 pub use finding::{Check, Checks, Code, Finding, Severity, Status};
 pub use inspect::{Inspection, inspect};
-pub use keys::{Freshness, Key, KeyOrigin, KeySet, KeySourceError, RejectedKey, SigError};
+pub use keys::{
+    Freshness, Key, KeyOrigin, KeySet, KeySourceError, KeySummary, RejectedKey, SigError,
+};
 pub use policy::{ClaimRule, CompiledPolicy, Issuers, Policy, PolicyError, Secret};
 pub use presets::{Preset, PresetError};
 pub use profiles::{ProfileError, Profiles, parse_profiles};

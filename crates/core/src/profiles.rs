@@ -97,10 +97,29 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.profile.as_deref(), Some("bad"));
         assert_eq!(e.field.as_deref(), Some("allowed_algs[0]"));
-        assert!(e.to_string().contains("profile \"bad\", field `allowed_algs[0]`"), "{e}");
-        assert!(parse_profiles("[1]").unwrap_err().message.contains("JSON object"));
-        assert!(parse_profiles("{").unwrap_err().message.contains("not valid JSON"));
-        assert!(parse_profiles(r#"{"a":{},"a":{}}"#).unwrap_err().message.contains("more than once"));
+        assert!(
+            e.to_string()
+                .contains("profile \"bad\", field `allowed_algs[0]`"),
+            "{e}"
+        );
+        assert!(
+            parse_profiles("[1]")
+                .unwrap_err()
+                .message
+                .contains("JSON object")
+        );
+        assert!(
+            parse_profiles("{")
+                .unwrap_err()
+                .message
+                .contains("not valid JSON")
+        );
+        assert!(
+            parse_profiles(r#"{"a":{},"a":{}}"#)
+                .unwrap_err()
+                .message
+                .contains("more than once")
+        );
         assert!(parse_profiles(r#"{"a/b": {"issuer":"i","audiences":["a"]}}"#).is_err());
     }
 }

@@ -40,8 +40,7 @@ impl Builder {
     fn push_claim(&mut self, mut f: Finding) {
         if !self.signature_ok {
             f.unverified = true;
-            f.message
-                .push_str(" [from an unverified payload]");
+            f.message.push_str(" [from an unverified payload]");
         }
         self.push(f);
     }
@@ -370,6 +369,29 @@ fn keys_and_signature(
             json!({"expected": "a reachable key set", "actual": error, "url": url}),
         ));
         return None;
+    }
+    if keys.keys().is_empty() {
+        match &keys.freshness {
+            Freshness::Refused { url, reason } => {
+                b.push(Finding::new(
+                    Code::JWKS_REFUSED,
+                    format!("the issuer's key set URL was refused, nothing was fetched: {reason}"),
+                    json!({"expected": "an https URL on a public address", "actual": url, "reason": reason}),
+                ));
+                return None;
+            }
+            Freshness::DiscoveryMismatch { url, actual } => {
+                b.push(Finding::new(
+                    Code::DISCOVERY_ISSUER_MISMATCH,
+                    format!(
+                        "the discovery document at {url} names issuer \"{actual}\", not the policy's issuer: its keys belong to another issuer and are not used"
+                    ),
+                    json!({"expected": "the policy's issuer", "actual": actual, "url": url}),
+                ));
+                return None;
+            }
+            _ => {}
+        }
     }
     if let Freshness::Stale {
         url,

@@ -14,7 +14,10 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        Fixture { dir: tempfile::tempdir().unwrap(), key: Ed25519KeyPair::generate().unwrap() }
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+            key: Ed25519KeyPair::generate().unwrap(),
+        }
     }
 
     fn token(&self, claims: Value) -> String {
@@ -47,7 +50,12 @@ impl Fixture {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jwtshield")).args(args).env_remove("ISSUER_PROFILES_JSON").env_remove("JWTSHIELD_PROFILES_FILE").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_jwtshield"))
+        .args(args)
+        .env_remove("ISSUER_PROFILES_JSON")
+        .env_remove("JWTSHIELD_PROFILES_FILE")
+        .output()
+        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -63,7 +71,17 @@ fn valid_token_exits_0_with_a_json_result() {
     let f = Fixture::new();
     let (policy, jwks) = (f.policy_file(), f.write("jwks.json", &f.jwks()));
     let now = NOW.to_string();
-    let o = run(&["validate", "--policy", &policy, "--jwks", &jwks, "--now", &now, "--json", &f.good()]);
+    let o = run(&[
+        "validate",
+        "--policy",
+        &policy,
+        "--jwks",
+        &jwks,
+        "--now",
+        &now,
+        "--json",
+        &f.good(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["valid"], true);
@@ -79,14 +97,25 @@ fn invalid_token_exits_1_and_names_every_failed_check() {
     let (policy, jwks) = (f.policy_file(), f.write("jwks.json", &f.jwks()));
     let t = f.token(json!({"iss":"https://acme.auth0.com","aud":"https://other/","exp":NOW-7200}));
     let now = NOW.to_string();
-    let o = run(&["validate", "--policy", &policy, "--jwks", &jwks, "--now", &now, &t]);
+    let o = run(&[
+        "validate", "--policy", &policy, "--jwks", &jwks, "--now", &now, &t,
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(out.starts_with("INVALID  4 errors"), "{out}");
-    for needle in ["ISSUER_MISMATCH", "ISSUER_TRAILING_SLASH", "AUDIENCE_MISMATCH", "TOKEN_EXPIRED", "CLAIM_MISSING", "issuer           FAIL"] {
+    for needle in [
+        "ISSUER_MISMATCH",
+        "ISSUER_TRAILING_SLASH",
+        "AUDIENCE_MISMATCH",
+        "TOKEN_EXPIRED",
+        "CLAIM_MISSING",
+        "issuer           FAIL",
+    ] {
         assert!(out.contains(needle), "{needle} missing:\n{out}");
     }
-    let o = run(&["validate", "--policy", &policy, "--jwks", &jwks, "--now", &now, "--json", &t]);
+    let o = run(&[
+        "validate", "--policy", &policy, "--jwks", &jwks, "--now", &now, "--json", &t,
+    ]);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 5);
 }
@@ -97,7 +126,9 @@ fn token_from_stdin() {
     let (policy, jwks) = (f.policy_file(), f.write("jwks.json", &f.jwks()));
     let now = NOW.to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
-        .args(["validate", "--policy", &policy, "--jwks", &jwks, "--now", &now, "-"])
+        .args([
+            "validate", "--policy", &policy, "--jwks", &jwks, "--now", &now, "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -111,16 +142,79 @@ fn token_from_stdin() {
 #[test]
 fn usage_and_configuration_errors_exit_2_with_a_clear_message() {
     let f = Fixture::new();
-    let bad_policy = f.write("bad.json", &json!({"issuer":"i","audiences":["a"],"allowed_algs":["none"]}));
+    let bad_policy = f.write(
+        "bad.json",
+        &json!({"issuer":"i","audiences":["a"],"allowed_algs":["none"]}),
+    );
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["validate".into(), "tok".into()], "give a policy"),
-        (vec!["validate".into(), "--policy".into(), bad_policy.clone(), "tok".into()], "allowed_algs[0]"),
-        (vec!["validate".into(), "--policy".into(), "/nonexistent.json".into(), "tok".into()], "cannot read policy file"),
-        (vec!["validate".into(), "--preset".into(), "nope".into(), "tok".into()], "no preset named `nope`"),
-        (vec!["validate".into(), "--preset".into(), "auth0".into(), "tok".into()], "--param tenant="),
-        (vec!["validate".into(), "--profile".into(), "x".into(), "tok".into()], "needs profiles"),
-        (vec!["validate".into(), "--policy".into(), bad_policy.clone(), "--preset".into(), "auth0".into(), "tok".into()], "cannot be used with"),
-        (vec!["validate".into(), "--preset".into(), "auth0".into(), "--param".into(), "novalue".into(), "tok".into()], "KEY=VALUE"),
+        (
+            vec![
+                "validate".into(),
+                "--policy".into(),
+                bad_policy.clone(),
+                "tok".into(),
+            ],
+            "allowed_algs[0]",
+        ),
+        (
+            vec![
+                "validate".into(),
+                "--policy".into(),
+                "/nonexistent.json".into(),
+                "tok".into(),
+            ],
+            "cannot read policy file",
+        ),
+        (
+            vec![
+                "validate".into(),
+                "--preset".into(),
+                "nope".into(),
+                "tok".into(),
+            ],
+            "no preset named `nope`",
+        ),
+        (
+            vec![
+                "validate".into(),
+                "--preset".into(),
+                "auth0".into(),
+                "tok".into(),
+            ],
+            "--param tenant=",
+        ),
+        (
+            vec![
+                "validate".into(),
+                "--profile".into(),
+                "x".into(),
+                "tok".into(),
+            ],
+            "needs profiles",
+        ),
+        (
+            vec![
+                "validate".into(),
+                "--policy".into(),
+                bad_policy.clone(),
+                "--preset".into(),
+                "auth0".into(),
+                "tok".into(),
+            ],
+            "cannot be used with",
+        ),
+        (
+            vec![
+                "validate".into(),
+                "--preset".into(),
+                "auth0".into(),
+                "--param".into(),
+                "novalue".into(),
+                "tok".into(),
+            ],
+            "KEY=VALUE",
+        ),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -137,7 +231,16 @@ fn profiles_from_the_environment() {
     let profiles = json!({"acme": {"issuer":"https://acme.auth0.com/","audiences":["https://api.acme.com/"],"allowed_algs":["EdDSA"]}}).to_string();
     let now = NOW.to_string();
     let o = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
-        .args(["validate", "--profile", "acme", "--jwks", &jwks, "--now", &now, &f.good()])
+        .args([
+            "validate",
+            "--profile",
+            "acme",
+            "--jwks",
+            &jwks,
+            "--now",
+            &now,
+            &f.good(),
+        ])
         .env("ISSUER_PROFILES_JSON", &profiles)
         .output()
         .unwrap();
@@ -149,7 +252,11 @@ fn profiles_from_the_environment() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("profile \"acme\", field `audiences`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("profile \"acme\", field `audiences`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -158,7 +265,21 @@ fn preset_with_params_and_an_offline_key_set() {
     let jwks = f.write("jwks.json", &f.jwks());
     let now = NOW.to_string();
     // auth0 allows RS256 only: an EdDSA token is refused by the algorithm check
-    let o = run(&["validate", "--preset", "auth0", "--param", "tenant=acme.auth0.com", "--param", "audience=https://api.acme.com/", "--jwks", &jwks, "--now", &now, "--json", &f.good()]);
+    let o = run(&[
+        "validate",
+        "--preset",
+        "auth0",
+        "--param",
+        "tenant=acme.auth0.com",
+        "--param",
+        "audience=https://api.acme.com/",
+        "--jwks",
+        &jwks,
+        "--now",
+        &now,
+        "--json",
+        &f.good(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["checks"]["algorithm"], "fail");
@@ -172,7 +293,14 @@ fn decode_explains_without_verifying() {
     let o = run(&["decode", "--now", &now, &f.good()]);
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
-    for needle in ["Header", "\"EdDSA\"", "Claims", "2023-11-14T23:13:20Z (expires in 1h 0m)", "issued 10s ago", "Not verified"] {
+    for needle in [
+        "Header",
+        "\"EdDSA\"",
+        "Claims",
+        "2023-11-14T23:13:20Z (expires in 1h 0m)",
+        "issued 10s ago",
+        "Not verified",
+    ] {
         assert!(out.contains(needle), "{needle}:\n{out}");
     }
     assert!(!out.to_lowercase().contains("valid token"));
@@ -186,10 +314,27 @@ fn decode_explains_without_verifying() {
 fn presets_list_and_fill() {
     let o = run(&["presets"]);
     assert_eq!(o.status.code(), Some(0));
-    for name in ["auth0", "okta", "cognito", "entra", "google", "firebase", "keycloak", "clerk", "github-actions"] {
+    for name in [
+        "auth0",
+        "okta",
+        "cognito",
+        "entra",
+        "google",
+        "firebase",
+        "keycloak",
+        "clerk",
+        "github-actions",
+    ] {
         assert!(stdout(&o).contains(name), "{name}");
     }
-    let o = run(&["presets", "auth0", "--param", "tenant=acme.auth0.com", "--param", "audience=https://api.acme.com/"]);
+    let o = run(&[
+        "presets",
+        "auth0",
+        "--param",
+        "tenant=acme.auth0.com",
+        "--param",
+        "audience=https://api.acme.com/",
+    ]);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["issuer"], "https://acme.auth0.com/");
     assert_eq!(v["audiences"][0], "https://api.acme.com/");
@@ -197,4 +342,65 @@ fn presets_list_and_fill() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(v.as_array().unwrap().iter().any(|p| p["name"] == "auth0"));
     assert_eq!(run(&["presets", "nope"]).status.code(), Some(2));
+}
+
+/// A JWKS server on 127.0.0.1 for the fetch path.
+fn jwks_server(jwks: Value) -> (String, std::thread::JoinHandle<()>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let app = axum::Router::new().route(
+                "/.well-known/jwks.json",
+                axum::routing::get(move || {
+                    let jwks = jwks.clone();
+                    async move { axum::Json(jwks) }
+                }),
+            );
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (format!("http://{}/", rx.recv().unwrap()), handle)
+}
+
+#[test]
+fn without_jwks_the_keys_are_fetched_as_the_service_fetches_them() {
+    let f = Fixture::new();
+    let (issuer, _server) = jwks_server(f.jwks());
+    let token = f.token(json!({"iss": issuer, "aud":"https://api.acme.com/","exp":NOW+3600}));
+    let policy = f.write(
+        "p.json",
+        &json!({"issuer": issuer, "audiences":["https://api.acme.com/"], "allowed_algs":["EdDSA"]}),
+    );
+    let now = NOW.to_string();
+    // the SSRF guard refuses an http, loopback key URL by default
+    let o = run(&[
+        "validate", "--policy", &policy, "--now", &now, "--json", &token,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["findings"][0]["code"], "JWKS_REFUSED", "{v}");
+    // development: the insecure flag (or its environment variable) lifts it
+    let o = run(&[
+        "validate",
+        "--policy",
+        &policy,
+        "--now",
+        &now,
+        "--jwks-allow-insecure",
+        &token,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("warning"));
+    let o = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
+        .args(["validate", "--policy", &policy, "--now", &now, &token])
+        .env("JWTSHIELD_JWKS_ALLOW_INSECURE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }

@@ -271,6 +271,25 @@ fn rows() -> Vec<Row> {
             valid(row("JWKS_STALE", good.clone(), "key_freshness", "pass")),
             stale,
         ),
+        with_keys(
+            row("JWKS_REFUSED", good.clone(), "key_freshness", "fail"),
+            KeySet::empty().with_freshness(Freshness::Refused {
+                url: "https://127.0.0.1/jwks.json".into(),
+                reason: "127.0.0.1 is a loopback address".into(),
+            }),
+        ),
+        with_keys(
+            row(
+                "DISCOVERY_ISSUER_MISMATCH",
+                good.clone(),
+                "key_freshness",
+                "fail",
+            ),
+            KeySet::empty().with_freshness(Freshness::DiscoveryMismatch {
+                url: "https://acme.auth0.com/.well-known/openid-configuration".into(),
+                actual: "https://evil.example/".into(),
+            }),
+        ),
         row(
             "ISSUER_MISSING",
             k.good(json!({"iss": null})),

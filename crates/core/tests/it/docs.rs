@@ -11,7 +11,14 @@ const END: &str = "<!-- codes:end -->";
 fn table() -> String {
     let mut t = String::from("| code | check | severity | meaning |\n| --- | --- | --- | --- |\n");
     for c in Code::ALL {
-        let _ = writeln!(t, "| `{}` | `{}` | {} | {} |", c.as_str(), c.check(), c.severity().as_str(), c.description().replace('|', "\\|"));
+        let _ = writeln!(
+            t,
+            "| `{}` | `{}` | {} | {} |",
+            c.as_str(),
+            c.check(),
+            c.severity().as_str(),
+            c.description().replace('|', "\\|")
+        );
     }
     t
 }
@@ -27,5 +34,8 @@ fn api_md_lists_every_finding_code() {
         std::fs::write(path, &want).unwrap();
         return;
     }
-    assert_eq!(doc, want, "docs/api.md is out of date: run JWTSHIELD_BLESS=1 cargo test -p jwtshield-core docs");
+    assert_eq!(
+        doc, want,
+        "docs/api.md is out of date: run JWTSHIELD_BLESS=1 cargo test -p jwtshield-core docs"
+    );
 }

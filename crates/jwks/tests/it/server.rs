@@ -1,0 +1,203 @@
+//! A real JWKS server on 127.0.0.1 that tests can rotate, break, slow down and count.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jwtshield_core::{CompiledPolicy, Policy, b64};
+use serde_json::{Value, json};
+
+pub const NOW: i64 = 1_700_000_000;
+
+/// What the key-set endpoint does.
+#[derive(Clone)]
+pub enum Mode {
+    Serve {
+        jwks: Value,
+        cache_control: Option<String>,
+    },
+    Status(u16),
+    Hang,
+    Garbage,
+    Huge(usize),
+    Redirect(String),
+}
+
+pub struct ServerState {
+    pub hits: AtomicUsize,
+    pub discovery_hits: AtomicUsize,
+    pub mode: Mutex<Mode>,
+    pub discovery: Mutex<Option<Value>>,
+}
+
+pub struct JwksServer {
+    pub addr: SocketAddr,
+    pub state: Arc<ServerState>,
+}
+
+impl JwksServer {
+    pub async fn start(mode: Mode) -> JwksServer {
+        let state = Arc::new(ServerState {
+            hits: AtomicUsize::new(0),
+            discovery_hits: AtomicUsize::new(0),
+            mode: Mutex::new(mode),
+            discovery: Mutex::new(None),
+        });
+        let app = Router::new()
+            .route("/jwks.json", get(serve_jwks))
+            .route("/.well-known/jwks.json", get(serve_jwks))
+            .route("/.well-known/openid-configuration", get(discovery))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        JwksServer { addr, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/jwks.json", self.addr)
+    }
+
+    pub fn issuer(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn hits(&self) -> usize {
+        self.state.hits.load(Ordering::SeqCst)
+    }
+
+    pub fn set(&self, mode: Mode) {
+        *self.state.mode.lock().unwrap() = mode;
+    }
+
+    pub fn serve(&self, jwks: Value, cache_control: Option<&str>) {
+        self.set(Mode::Serve {
+            jwks,
+            cache_control: cache_control.map(str::to_owned),
+        });
+    }
+}
+
+async fn serve_jwks(State(s): State<Arc<ServerState>>) -> Response {
+    s.hits.fetch_add(1, Ordering::SeqCst);
+    let mode = s.mode.lock().unwrap().clone();
+    match mode {
+        Mode::Serve {
+            jwks,
+            cache_control,
+        } => {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            if let Some(cc) = cache_control {
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_str(&cc).unwrap());
+            }
+            (h, jwks.to_string()).into_response()
+        }
+        Mode::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
+        Mode::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::OK.into_response()
+        }
+        Mode::Garbage => (StatusCode::OK, "<html>this is not a key set</html>").into_response(),
+        Mode::Huge(n) => (
+            StatusCode::OK,
+            format!("{{\"keys\":[],\"pad\":\"{}\"}}", "x".repeat(n)),
+        )
+            .into_response(),
+        Mode::Redirect(to) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
+    }
+}
+
+async fn discovery(State(s): State<Arc<ServerState>>) -> Response {
+    s.discovery_hits.fetch_add(1, Ordering::SeqCst);
+    match s.discovery.lock().unwrap().clone() {
+        Some(doc) => axum::Json(doc).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// A counting TCP listener that never answers: proves no connection was made.
+pub struct Tripwire {
+    pub addr: SocketAddr,
+    pub accepted: Arc<AtomicUsize>,
+}
+
+impl Tripwire {
+    pub async fn start() -> Tripwire {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((_sock, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        Tripwire { addr, accepted }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+/// An ES256 signing key with its public JWK.
+pub struct Signer {
+    pub kid: String,
+    key: EcdsaKeyPair,
+}
+
+impl Signer {
+    pub fn new(kid: &str) -> Signer {
+        Signer {
+            kid: kid.to_owned(),
+            key: EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap(),
+        }
+    }
+
+    pub fn jwk(&self) -> Value {
+        let p = self.key.public_key().as_ref();
+        json!({"kty":"EC","crv":"P-256","kid":self.kid,"use":"sig","x":b64::encode(&p[1..33]),"y":b64::encode(&p[33..])})
+    }
+
+    pub fn token(&self, iss: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            b64::encode(json!({"alg":"ES256","kid":self.kid}).to_string()),
+            b64::encode(
+                json!({"iss":iss,"aud":"https://api.acme.com/","sub":"u","exp":NOW+3600})
+                    .to_string()
+            )
+        );
+        let sig = self
+            .key
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        format!("{input}.{}", b64::encode(sig.as_ref()))
+    }
+}
+
+pub fn jwks(signers: &[&Signer]) -> Value {
+    json!({"keys": signers.iter().map(|s| s.jwk()).collect::<Vec<_>>()})
+}
+
+pub fn policy(issuer: &str, jwks_uri: Option<&str>) -> CompiledPolicy {
+    let mut p = json!({"issuer": issuer, "audiences": ["https://api.acme.com/"], "allowed_algs": ["ES256"]});
+    if let Some(u) = jwks_uri {
+        p["jwks_uri"] = json!(u);
+    }
+    Policy::from_json(&p).unwrap().compile().unwrap()
+}
