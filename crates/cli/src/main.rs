@@ -6,6 +6,7 @@
 //! jwtshield validate --policy policy.json --jwks jwks.json --json - < token.txt
 //! jwtshield decode "$TOKEN"
 //! jwtshield presets [NAME]
+//! jwtshield serve [--listen 127.0.0.1:8080] [--profiles profiles.json]
 //! ```
 //!
 //! Exit codes of `validate`: 0 valid, 1 invalid, 2 usage or configuration error.
@@ -41,6 +42,8 @@ enum Command {
     Decode(DecodeArgs),
     /// List the built-in presets, or print one as a policy.
     Presets(PresetsArgs),
+    /// Run the HTTP service (POST /v1/validate/jwt and the rest; see /docs).
+    Serve(jwtshield_server::ServeArgs),
 }
 
 #[derive(Args)]
@@ -128,6 +131,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => validate(a),
         Command::Decode(a) => decode(a),
         Command::Presets(a) => list_presets(a),
+        Command::Serve(a) => serve(a),
     };
     match result {
         Ok(code) => code,
@@ -282,6 +286,17 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, Fatal> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn serve(a: jwtshield_server::ServeArgs) -> Result<ExitCode, Fatal> {
+    let config =
+        jwtshield_server::ServerConfig::resolve(&a, std::env::var("ISSUER_PROFILES_JSON").ok())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(jwtshield_server::run(config))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn decode(a: DecodeArgs) -> Result<ExitCode, Fatal> {

@@ -192,6 +192,7 @@ struct DiscoveryEntry {
 struct Inner {
     cfg: Config,
     http: Http,
+    warming: std::sync::atomic::AtomicUsize,
     entries: Mutex<HashMap<String, Arc<Entry>>>,
     discovery: Mutex<HashMap<String, Arc<DiscoveryEntry>>>,
 }
@@ -219,6 +220,7 @@ impl KeySets {
             inner: Arc::new(Inner {
                 cfg,
                 http,
+                warming: std::sync::atomic::AtomicUsize::new(0),
                 entries: Mutex::new(HashMap::new()),
                 discovery: Mutex::new(HashMap::new()),
             }),
@@ -234,6 +236,10 @@ impl KeySets {
     /// (without trusting anything else in it) to decide whether a refresh is due.
     pub async fn keys_for_token(&self, policy: &CompiledPolicy, token: &str) -> KeySet {
         let header = jwtshield_core::peek_header(token, &jwtshield_core::Limits::default());
+        if header.is_none() && policy.inline_keys().is_none() {
+            // not a JWS: validation stops before any key is needed, so fetch nothing
+            return KeySet::empty();
+        }
         let kid = header
             .as_ref()
             .and_then(|h| h.get("kid"))
@@ -261,14 +267,30 @@ impl KeySets {
         }
         let this = self.clone();
         let policy = policy.clone();
+        this.inner
+            .warming
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         tokio::spawn(async move {
             if let Ok(url) = this.key_set_url(&policy).await {
                 let entry = this.entry(&url);
-                lock(&entry.state).warm = true;
-                let generation = lock(&entry.state).generation;
-                entry.refresh(&this.inner, generation, false).await;
+                let (fresh, generation) = {
+                    let mut st = lock(&entry.state);
+                    st.warm = true;
+                    (st.good.is_some(), st.generation)
+                };
+                if !fresh {
+                    entry.refresh(&this.inner, generation, false).await;
+                }
             }
+            this.inner
+                .warming
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         });
+    }
+
+    /// Sets being warmed whose first fetch has not completed yet.
+    pub fn warming(&self) -> usize {
+        self.inner.warming.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Runs the background refresher until the returned handle is aborted: refreshes

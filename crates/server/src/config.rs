@@ -1,0 +1,443 @@
+//! Configuration: defaults in code, overlaid by a TOML file, then environment
+//! variables, then flags; validated at start with messages naming the field.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+/// `jwtshield serve` flags. Every flag has an environment variable; anything unset
+/// falls back to the config file, then to the documented default.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on. Default 127.0.0.1:8080.
+    #[arg(long, env = "JWTSHIELD_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// TOML config file (see docs/config.md).
+    #[arg(long, env = "JWTSHIELD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Issuer profiles: a JSON object of profile id to policy. Reloaded on SIGHUP and
+    /// when the file changes.
+    #[arg(long, env = "JWTSHIELD_PROFILES_FILE", value_name = "FILE")]
+    pub profiles: Option<PathBuf>,
+    /// Development and tests only: allow http:// key URLs and loopback/private addresses.
+    #[arg(long, env = "JWTSHIELD_JWKS_ALLOW_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub jwks_allow_insecure: bool,
+    /// Exact addresses (IP:port) allowed for key sets although private, e.g. an
+    /// internal Keycloak. Comma-separated.
+    #[arg(
+        long,
+        env = "JWTSHIELD_JWKS_ALLOW_ADDRS",
+        value_delimiter = ',',
+        value_name = "IP:PORT"
+    )]
+    pub jwks_allow_addrs: Vec<String>,
+    /// Log format: text or json. Default text.
+    #[arg(long, env = "JWTSHIELD_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Largest request body in bytes. Default 65536.
+    #[arg(long, env = "JWTSHIELD_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Largest token in bytes. Default 16384.
+    #[arg(long, env = "JWTSHIELD_MAX_TOKEN_BYTES", value_name = "BYTES")]
+    pub max_token_bytes: Option<usize>,
+    /// Requests in flight before new ones get 503. Default 1024.
+    #[arg(long, env = "JWTSHIELD_MAX_CONCURRENT_REQUESTS", value_name = "N")]
+    pub max_concurrent_requests: Option<usize>,
+    /// Per-request time limit in milliseconds (then 503). Default 10000.
+    #[arg(long, env = "JWTSHIELD_REQUEST_TIMEOUT_MS", value_name = "MS")]
+    pub request_timeout_ms: Option<u64>,
+    /// Key-set fetch timeout in milliseconds. Default 5000.
+    #[arg(long, env = "JWTSHIELD_JWKS_FETCH_TIMEOUT_MS", value_name = "MS")]
+    pub jwks_fetch_timeout_ms: Option<u64>,
+    /// Shortest key-set lifetime in seconds. Default 300.
+    #[arg(long, env = "JWTSHIELD_JWKS_MIN_TTL_SECONDS", value_name = "S")]
+    pub jwks_min_ttl_seconds: Option<u64>,
+    /// Longest key-set lifetime in seconds. Default 86400.
+    #[arg(long, env = "JWTSHIELD_JWKS_MAX_TTL_SECONDS", value_name = "S")]
+    pub jwks_max_ttl_seconds: Option<u64>,
+    /// Key-set lifetime without Cache-Control max-age, in seconds. Default 600.
+    #[arg(long, env = "JWTSHIELD_JWKS_DEFAULT_TTL_SECONDS", value_name = "S")]
+    pub jwks_default_ttl_seconds: Option<u64>,
+    /// Cooldown after an unknown-kid refresh, in seconds. Default 30.
+    #[arg(long, env = "JWTSHIELD_JWKS_COOLDOWN_SECONDS", value_name = "S")]
+    pub jwks_cooldown_seconds: Option<u64>,
+    /// How long expired keys keep serving while the JWKS is down, in seconds. Default 3600.
+    #[arg(long, env = "JWTSHIELD_JWKS_STALE_WINDOW_SECONDS", value_name = "S")]
+    pub jwks_stale_window_seconds: Option<u64>,
+    /// Largest key-set response in bytes. Default 1048576.
+    #[arg(long, env = "JWTSHIELD_JWKS_MAX_RESPONSE_BYTES", value_name = "BYTES")]
+    pub jwks_max_response_bytes: Option<usize>,
+}
+
+/// The TOML file. Unknown keys are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<String>,
+    profiles_file: Option<PathBuf>,
+    #[serde(default)]
+    limits: FileLimits,
+    #[serde(default)]
+    jwks: FileJwks,
+    #[serde(default)]
+    log: FileLog,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_body_bytes: Option<usize>,
+    max_token_bytes: Option<usize>,
+    max_concurrent_requests: Option<usize>,
+    request_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileJwks {
+    fetch_timeout_ms: Option<u64>,
+    max_response_bytes: Option<usize>,
+    min_ttl_seconds: Option<u64>,
+    max_ttl_seconds: Option<u64>,
+    default_ttl_seconds: Option<u64>,
+    cooldown_seconds: Option<u64>,
+    stale_window_seconds: Option<u64>,
+    refresh_ahead_seconds: Option<u64>,
+    allow_insecure: Option<bool>,
+    allow_addrs: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLog {
+    format: Option<String>,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The resolved, validated configuration.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Profiles file, if any.
+    pub profiles_file: Option<PathBuf>,
+    /// `ISSUER_PROFILES_JSON`, if set.
+    pub profiles_json: Option<String>,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Token size and JSON limits for the core.
+    pub limits: jwtshield_core::Limits,
+    /// Requests in flight before 503.
+    pub max_concurrent_requests: usize,
+    /// Per-request time limit.
+    pub request_timeout: Duration,
+    /// Key-set behaviour.
+    pub jwks: jwtshield_jwks::Config,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            profiles_file: None,
+            profiles_json: None,
+            max_body_bytes: 64 * 1024,
+            limits: jwtshield_core::Limits::default(),
+            max_concurrent_requests: 1024,
+            request_timeout: Duration::from_secs(10),
+            jwks: jwtshield_jwks::Config::default(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// A configuration error naming the setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn positive<T: PartialOrd + Default + Copy>(name: &str, v: T) -> Result<T, ConfigError> {
+    if v > T::default() {
+        Ok(v)
+    } else {
+        Err(ConfigError(format!("{name} must be greater than 0")))
+    }
+}
+
+impl ServerConfig {
+    /// Resolves flags and environment (already merged by clap) over the file over
+    /// the defaults. `profiles_json` is `ISSUER_PROFILES_JSON`.
+    pub fn resolve(
+        args: &ServeArgs,
+        profiles_json: Option<String>,
+    ) -> Result<ServerConfig, ConfigError> {
+        let file: FileConfig = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("cannot read config file {}: {e}", path.display()))
+                })?;
+                toml::from_str(&text).map_err(|e| {
+                    ConfigError(format!(
+                        "config file {}: {}",
+                        path.display(),
+                        e.to_string().trim()
+                    ))
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let d = ServerConfig::default();
+        let dj = jwtshield_jwks::Config::default();
+        let listen_text = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| d.listen.to_string());
+        let listen: SocketAddr = listen_text.parse().map_err(|e| {
+            ConfigError(format!(
+                "listen: \"{listen_text}\" is not an address like 127.0.0.1:8080 ({e})"
+            ))
+        })?;
+        let log_format = match args.log_format.clone().or(file.log.format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "log format: \"{other}\" is not text or json"
+                )));
+            }
+        };
+        let secs = |name: &str,
+                    flag: Option<u64>,
+                    file: Option<u64>,
+                    default: Duration|
+         -> Result<Duration, ConfigError> {
+            match flag.or(file) {
+                Some(v) => Ok(Duration::from_secs(positive(name, v)?)),
+                None => Ok(default),
+            }
+        };
+        let millis = |name: &str,
+                      flag: Option<u64>,
+                      file: Option<u64>,
+                      default: Duration|
+         -> Result<Duration, ConfigError> {
+            match flag.or(file) {
+                Some(v) => Ok(Duration::from_millis(positive(name, v)?)),
+                None => Ok(default),
+            }
+        };
+        let allow_insecure = args.jwks_allow_insecure || file.jwks.allow_insecure.unwrap_or(false);
+        let addr_texts = if args.jwks_allow_addrs.is_empty() {
+            file.jwks.allow_addrs.unwrap_or_default()
+        } else {
+            args.jwks_allow_addrs.clone()
+        };
+        let mut allowed_addrs = Vec::new();
+        for a in addr_texts
+            .iter()
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+        {
+            allowed_addrs.push(a.parse::<SocketAddr>().map_err(|e| {
+                ConfigError(format!("jwks allow_addrs: \"{a}\" is not IP:PORT ({e})"))
+            })?);
+        }
+        let jwks = jwtshield_jwks::Config {
+            fetch_timeout: millis(
+                "jwks fetch_timeout_ms",
+                args.jwks_fetch_timeout_ms,
+                file.jwks.fetch_timeout_ms,
+                dj.fetch_timeout,
+            )?,
+            max_response_bytes: positive(
+                "jwks max_response_bytes",
+                args.jwks_max_response_bytes
+                    .or(file.jwks.max_response_bytes)
+                    .unwrap_or(dj.max_response_bytes),
+            )?,
+            min_ttl: secs(
+                "jwks min_ttl_seconds",
+                args.jwks_min_ttl_seconds,
+                file.jwks.min_ttl_seconds,
+                dj.min_ttl,
+            )?,
+            max_ttl: secs(
+                "jwks max_ttl_seconds",
+                args.jwks_max_ttl_seconds,
+                file.jwks.max_ttl_seconds,
+                dj.max_ttl,
+            )?,
+            default_ttl: secs(
+                "jwks default_ttl_seconds",
+                args.jwks_default_ttl_seconds,
+                file.jwks.default_ttl_seconds,
+                dj.default_ttl,
+            )?,
+            cooldown: match args.jwks_cooldown_seconds.or(file.jwks.cooldown_seconds) {
+                Some(v) => Duration::from_secs(v),
+                None => dj.cooldown,
+            },
+            stale_window: match args
+                .jwks_stale_window_seconds
+                .or(file.jwks.stale_window_seconds)
+            {
+                Some(v) => Duration::from_secs(v),
+                None => dj.stale_window,
+            },
+            refresh_ahead: match file.jwks.refresh_ahead_seconds {
+                Some(v) => Duration::from_secs(v),
+                None => dj.refresh_ahead,
+            },
+            guard: jwtshield_jwks::GuardConfig {
+                allow_http: allow_insecure,
+                allow_private: allow_insecure,
+                allowed_addrs,
+            },
+            ..dj
+        };
+        if jwks.min_ttl > jwks.max_ttl {
+            return Err(ConfigError(format!(
+                "jwks min_ttl_seconds ({}) is more than max_ttl_seconds ({})",
+                jwks.min_ttl.as_secs(),
+                jwks.max_ttl.as_secs()
+            )));
+        }
+        let max_token_bytes = positive(
+            "max_token_bytes",
+            args.max_token_bytes
+                .or(file.limits.max_token_bytes)
+                .unwrap_or(d.limits.max_token_bytes),
+        )?;
+        Ok(ServerConfig {
+            listen,
+            profiles_file: args.profiles.clone().or(file.profiles_file),
+            profiles_json,
+            max_body_bytes: positive(
+                "max_body_bytes",
+                args.max_body_bytes
+                    .or(file.limits.max_body_bytes)
+                    .unwrap_or(d.max_body_bytes),
+            )?,
+            limits: jwtshield_core::Limits {
+                max_token_bytes,
+                ..d.limits
+            },
+            max_concurrent_requests: positive(
+                "max_concurrent_requests",
+                args.max_concurrent_requests
+                    .or(file.limits.max_concurrent_requests)
+                    .unwrap_or(d.max_concurrent_requests),
+            )?,
+            request_timeout: millis(
+                "request_timeout_ms",
+                args.request_timeout_ms,
+                file.limits.request_timeout_ms,
+                d.request_timeout,
+            )?,
+            jwks,
+            log_format,
+        })
+    }
+
+    /// True when the SSRF guard is lifted.
+    pub fn insecure(&self) -> bool {
+        self.jwks.guard.allow_http || self.jwks.guard.allow_private
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_env_flags() {
+        let c = ServerConfig::resolve(&ServeArgs::default(), None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.max_body_bytes, 65536);
+        assert!(!c.insecure());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\n[limits]\nmax_body_bytes = 1000\n[jwks]\ncooldown_seconds = 5\nallow_addrs = [\"10.0.0.5:8443\"]\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        };
+        let c = ServerConfig::resolve(&args, None).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.max_body_bytes, 1000);
+        assert_eq!(c.jwks.cooldown, Duration::from_secs(5));
+        assert_eq!(c.jwks.guard.allowed_addrs[0].to_string(), "10.0.0.5:8443");
+        // flags (and their environment variables) beat the file
+        let args = ServeArgs {
+            config: Some(path),
+            listen: Some("127.0.0.1:7000".into()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            ServerConfig::resolve(&args, None).unwrap().listen.port(),
+            7000
+        );
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let bad = |args: ServeArgs| ServerConfig::resolve(&args, None).unwrap_err().0;
+        assert!(
+            bad(ServeArgs {
+                listen: Some("nope".into()),
+                ..ServeArgs::default()
+            })
+            .starts_with("listen:")
+        );
+        assert!(
+            bad(ServeArgs {
+                log_format: Some("xml".into()),
+                ..ServeArgs::default()
+            })
+            .contains("log format")
+        );
+        assert!(
+            bad(ServeArgs {
+                max_body_bytes: Some(0),
+                ..ServeArgs::default()
+            })
+            .contains("max_body_bytes")
+        );
+        assert!(
+            bad(ServeArgs {
+                jwks_allow_addrs: vec!["x".into()],
+                ..ServeArgs::default()
+            })
+            .contains("allow_addrs")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[limits]\nmax_bdy_bytes = 1\n").unwrap();
+        let e = bad(ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        });
+        assert!(e.contains("max_bdy_bytes"), "{e}");
+    }
+}

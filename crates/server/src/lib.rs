@@ -1,0 +1,197 @@
+//! # jwtshield-server
+//!
+//! The JWTShield HTTP service, as fixed by the contract: `POST /v1/validate/jwt`,
+//! `POST /v1/inspect/token`, presets, issuer profiles, health, status, OpenAPI 3.1 at
+//! `/openapi.json` with docs at `/docs`, Prometheus metrics at `/metrics`.
+//!
+//! [`app`] builds the router from an [`AppState`]; [`run`] loads the configuration,
+//! binds, serves until SIGTERM/SIGINT (draining in-flight requests) and reloads the
+//! profiles on SIGHUP or when the file changes. Run it with `jwtshield serve`.
+
+pub mod config;
+pub mod problem;
+pub mod routes;
+pub mod schema;
+pub mod state;
+pub mod telemetry;
+
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::response::IntoResponse;
+use tower::ServiceBuilder;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use crate::config::{ServeArgs, ServerConfig};
+pub use crate::problem::Problem;
+pub use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "JWTShield",
+        description = "Tells whether a JWT access token is really good, and if not, exactly why. Every check of the product doc runs on every token; every failure is reported with evidence. The token is never stored or logged.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    tags(
+        (name = "validate", description = "Validate and inspect tokens"),
+        (name = "presets", description = "Starter policies per identity provider"),
+        (name = "profiles", description = "Issuer profiles loaded from configuration"),
+        (name = "operations", description = "Health, status, metrics")
+    )
+)]
+struct ApiDoc;
+
+/// The router and its OpenAPI document.
+pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::validate::validate))
+        .routes(routes!(routes::validate::inspect))
+        .routes(routes!(routes::presets::list))
+        .routes(routes!(routes::presets::get))
+        .routes(routes!(routes::profiles::list))
+        .routes(routes!(routes::profiles::get))
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::readyz))
+        .routes(routes!(routes::health::status))
+        .routes(routes!(routes::health::status_page))
+        .routes(routes!(routes::metrics::metrics))
+        .split_for_parts();
+    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let cfg = state.config().clone();
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", api.clone());
+    let router = router
+        .with_state(state)
+        .merge(docs)
+        .fallback(|| async {
+            Problem::not_found("not-found", "no such endpoint; see /openapi.json or /docs")
+        })
+        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
+        .layer(axum::middleware::from_fn(telemetry::track))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    cfg.max_concurrent_requests,
+                ))
+                .timeout(cfg.request_timeout),
+        );
+    (router, api)
+}
+
+/// The router (see [`app_with_api`]).
+pub fn app(state: AppState) -> Router {
+    app_with_api(state).0
+}
+
+async fn overloaded(err: tower::BoxError) -> axum::response::Response {
+    if err.is::<tower::timeout::error::Elapsed>() {
+        metrics::counter!("jwtshield_http_shed_total", "reason" => "timeout").increment(1);
+        Problem::unavailable("the request took longer than the request timeout").into_response()
+    } else if err.is::<tower::load_shed::error::Overloaded>() {
+        metrics::counter!("jwtshield_http_shed_total", "reason" => "overloaded").increment(1);
+        Problem::unavailable("too many requests in flight; retry shortly").into_response()
+    } else {
+        Problem::internal(format!("unhandled error: {err}")).into_response()
+    }
+}
+
+fn mtime(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Reloads the profiles file on SIGHUP and when its modification time changes; a bad
+/// file is refused and logged, the old profiles stay.
+pub fn spawn_reloader(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let Some(path) = state.config().profiles_file.clone() else {
+            return;
+        };
+        let mut last = mtime(&path);
+        #[cfg(unix)]
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        loop {
+            #[cfg(unix)]
+            let signalled = async {
+                match hup.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let signalled = std::future::pending::<()>();
+            let why = tokio::select! {
+                _ = signalled => "SIGHUP",
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {
+                    let now = mtime(&path);
+                    if now == last { continue; }
+                    last = now;
+                    "file change"
+                }
+            };
+            match state.reload_profiles() {
+                Ok(n) => {
+                    tracing::info!(reason = why, profiles = n, file = %path.display(), "issuer profiles reloaded")
+                }
+                Err(e) => {
+                    tracing::error!(reason = why, error = %e, "issuer profiles NOT reloaded; the previous profiles stay")
+                }
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}
+
+/// Loads everything, binds and serves until SIGTERM/SIGINT. Configuration problems
+/// come back as errors naming the setting, profile and field.
+pub async fn run(config: ServerConfig) -> Result<(), config::ConfigError> {
+    telemetry::init_logging(config.log_format);
+    if config.insecure() {
+        tracing::warn!(
+            "--jwks-allow-insecure is on: http:// key URLs and loopback/private addresses are allowed (development and tests only)"
+        );
+    }
+    let listen = config.listen;
+    let state = AppState::new(config, telemetry::metrics_handle())?;
+    let profiles = state.profiles();
+    state.set_profiles((*profiles).clone());
+    let _refresher = state.keysets().spawn_refresher();
+    let _reloader = spawn_reloader(state.clone());
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| config::ConfigError(format!("listen: cannot bind {listen}: {e}")))?;
+    tracing::info!(address = %listen, profiles = profiles.len(), version = env!("CARGO_PKG_VERSION"), "jwtshield listening");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| config::ConfigError(format!("server error: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}

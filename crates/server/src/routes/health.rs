@@ -1,0 +1,143 @@
+//! `/healthz`, `/readyz`, `/v1/status` and the HTML status page `/status`.
+
+use std::fmt::Write;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::problem::{Problem, ProblemDetails};
+use crate::schema;
+use crate::state::AppState;
+
+/// 200 while the process serves.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Serving", body = String)))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// 200 once every profile's key set had its first fetch; 503 before.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready"),
+        (status = 503, description = "Still fetching profile key sets", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.ready() {
+        Json(json!({"ready": true})).into_response()
+    } else {
+        Problem::unavailable("still fetching the key sets of the issuer profiles").into_response()
+    }
+}
+
+fn status_value(state: &AppState) -> Value {
+    let secs = state
+        .started_at()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": state.uptime(),
+        "started_at": jwtshield_core::timefmt::utc(secs),
+        "ready": state.ready(),
+        "jwks_insecure": state.config().insecure(),
+        "profiles": state.profiles().keys().collect::<Vec<_>>(),
+        "key_sets": state.keysets().status(),
+    })
+}
+
+/// Version, uptime, profiles and every cached key set: key ids, fetched and expiry
+/// times, stale flag, last error, fetch count, skipped keys.
+#[utoipa::path(get, path = "/v1/status", tag = "operations", responses((status = 200, description = "Service status", body = schema::Status)))]
+pub async fn status(State(state): State<AppState>) -> Json<Value> {
+    Json(status_value(&state))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The same status for people, as one self-contained HTML page (no external assets).
+#[utoipa::path(get, path = "/status", tag = "operations", responses((status = 200, description = "HTML status page", body = String, content_type = "text/html")))]
+pub async fn status_page(State(state): State<AppState>) -> Response {
+    let v = status_value(&state);
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>JWTShield status</title>\
+         <style>body{{font:14px system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}\
+         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}.bad{{color:#b00}}.ok{{color:#070}}code{{font-size:12px}}</style>\
+         </head><body><h1>JWTShield</h1><p>version {} · up {} s · {} · SSRF guard {}</p>",
+        esc(v["version"].as_str().unwrap_or("")),
+        v["uptime_seconds"],
+        if v["ready"] == true {
+            "<span class=ok>ready</span>"
+        } else {
+            "<span class=bad>warming up</span>"
+        },
+        if v["jwks_insecure"] == true {
+            "<span class=bad>OFF (insecure)</span>"
+        } else {
+            "<span class=ok>on</span>"
+        },
+    );
+    let _ = write!(h, "<h2>Issuer profiles</h2><ul>");
+    for p in v["profiles"].as_array().into_iter().flatten() {
+        let _ = write!(h, "<li><code>{}</code></li>", esc(p.as_str().unwrap_or("")));
+    }
+    let _ = write!(
+        h,
+        "</ul><h2>Key sets</h2><table><tr><th>URL</th><th>key ids</th><th>fetched</th><th>expires</th><th>fetches</th><th>state</th><th>skipped keys</th></tr>"
+    );
+    for s in v["key_sets"].as_array().into_iter().flatten() {
+        let kids: Vec<&str> = s["kids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let state = match (s["stale"].as_bool(), s["last_error"].as_str()) {
+            (Some(true), Some(e)) => format!("<span class=bad>stale: {}</span>", esc(e)),
+            (_, Some(e)) => format!("<span class=bad>{}</span>", esc(e)),
+            _ => "<span class=ok>fresh</span>".to_owned(),
+        };
+        let skipped: Vec<String> = s["skipped_keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| {
+                format!(
+                    "{}: {}",
+                    esc(k["kid"].as_str().unwrap_or("?")),
+                    esc(k["reason"].as_str().unwrap_or(""))
+                )
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(s["url"].as_str().unwrap_or("")),
+            esc(&kids.join(", ")),
+            esc(s["fetched_at"].as_str().unwrap_or("-")),
+            esc(s["expires_at"].as_str().unwrap_or("-")),
+            s["fetch_count"],
+            state,
+            skipped.join("<br>"),
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><p><a href=\"/v1/status\">JSON</a> · <a href=\"/metrics\">metrics</a> · <a href=\"/docs/\">API docs</a></p></body></html>"
+    );
+    (StatusCode::OK, Html(h)).into_response()
+}

@@ -1,0 +1,134 @@
+//! `POST /v1/validate/jwt` and `POST /v1/inspect/token`.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::Response;
+use jwtshield_core::{CompiledPolicy, Policy};
+use serde_json::Value;
+
+use super::{json_no_store, only_fields, read_object, token_field};
+use crate::problem::{Problem, ProblemDetails};
+use crate::schema;
+use crate::state::AppState;
+use crate::telemetry;
+
+/// Seconds since 1970, read once per request at the edge.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn policy_problem(e: jwtshield_core::PolicyError) -> Problem {
+    let field = if e.field.is_empty() {
+        "policy".to_owned()
+    } else {
+        format!("policy.{}", e.field)
+    };
+    Problem::bad_field(field.clone(), format!("{field}: {}", e.message))
+}
+
+/// Finds the policy named by the request: inline, or an issuer profile.
+fn request_policy(
+    state: &AppState,
+    body: &serde_json::Map<String, Value>,
+) -> Result<(CompiledPolicy, Option<String>), Problem> {
+    match (body.get("policy"), body.get("issuer_profile_id")) {
+        (Some(_), Some(_)) => Err(Problem::bad_field(
+            "policy",
+            "give either `policy` or `issuer_profile_id`, not both",
+        )),
+        (None, None) => Err(Problem::bad_field(
+            "policy",
+            "give a `policy` object or an `issuer_profile_id` (see GET /v1/issuer-profiles and GET /v1/presets)",
+        )),
+        (Some(p), None) => {
+            if !p.is_object() {
+                return Err(Problem::bad_field(
+                    "policy",
+                    format!(
+                        "`policy` must be an object, found {}",
+                        jwtshield_core::json::kind_of(p)
+                    ),
+                ));
+            }
+            let policy = Policy::from_json(p)
+                .and_then(Policy::compile)
+                .map_err(policy_problem)?;
+            Ok((policy, None))
+        }
+        (None, Some(Value::String(id))) => {
+            let profiles = state.profiles();
+            match profiles.get(id) {
+                Some(p) => Ok((p.clone(), Some(id.clone()))),
+                None => Err(Problem::not_found(
+                    "unknown-issuer-profile",
+                    format!("no issuer profile \"{id}\""),
+                )
+                .with_extra(serde_json::json!({"profiles": profiles.keys().collect::<Vec<_>>()}))),
+            }
+        }
+        (None, Some(other)) => Err(Problem::bad_field(
+            "issuer_profile_id",
+            format!(
+                "`issuer_profile_id` must be a string, found {}",
+                jwtshield_core::json::kind_of(other)
+            ),
+        )),
+    }
+}
+
+/// Validates a token against an inline policy or an issuer profile.
+#[utoipa::path(
+    post,
+    path = "/v1/validate/jwt",
+    tag = "validate",
+    request_body = schema::ValidateRequest,
+    responses(
+        (status = 200, description = "The verdict for any token, however broken", body = schema::ValidationResult),
+        (status = 400, description = "The request is wrong; `field` names the culprit", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown issuer profile", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out; retry", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub async fn validate(State(state): State<AppState>, body: Body) -> Result<Response, Problem> {
+    let body = read_object(body, state.config().max_body_bytes).await?;
+    only_fields(&body, &["token", "policy", "issuer_profile_id"])?;
+    let token = token_field(&body)?;
+    let (policy, profile) = request_policy(&state, &body)?;
+    let start = Instant::now();
+    let keys = state.keysets().keys_for_token(&policy, token).await;
+    let report =
+        jwtshield_core::validate_with_limits(token, &keys, &policy, now(), &state.config().limits);
+    telemetry::record_validation(
+        "validate",
+        &report,
+        token,
+        profile.as_deref(),
+        start.elapsed(),
+    );
+    Ok(json_no_store(&report))
+}
+
+/// Decodes a token without verifying it, with warnings about suspicious traits.
+#[utoipa::path(
+    post,
+    path = "/v1/inspect/token",
+    tag = "validate",
+    request_body = schema::InspectRequest,
+    responses(
+        (status = 200, description = "Decoded parts, times and warnings; never says valid", body = schema::Inspection),
+        (status = 400, description = "The request is wrong", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub async fn inspect(State(state): State<AppState>, body: Body) -> Result<Response, Problem> {
+    let body = read_object(body, state.config().max_body_bytes).await?;
+    only_fields(&body, &["token"])?;
+    let token = token_field(&body)?;
+    Ok(json_no_store(&jwtshield_core::inspect(token, now())))
+}

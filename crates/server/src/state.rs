@@ -1,0 +1,148 @@
+//! Shared state: configuration, the loaded issuer profiles (swapped atomically on
+//! reload), the key-set cache and the metrics handle.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Instant, SystemTime};
+
+use jwtshield_core::{Profiles, parse_profiles};
+use jwtshield_jwks::KeySets;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::config::{ConfigError, ServerConfig};
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ServerConfig,
+    profiles: RwLock<Arc<Profiles>>,
+    keysets: KeySets,
+    started: Instant,
+    started_at: SystemTime,
+    metrics: PrometheusHandle,
+    warmed: AtomicBool,
+}
+
+/// Reads and merges the profiles file and `ISSUER_PROFILES_JSON`; a profile id in
+/// both is an error.
+pub fn load_profiles(file: Option<&Path>, json: Option<&str>) -> Result<Profiles, ConfigError> {
+    let mut out = Profiles::new();
+    if let Some(text) = json {
+        out =
+            parse_profiles(text).map_err(|e| ConfigError(format!("ISSUER_PROFILES_JSON: {e}")))?;
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(format!("cannot read profiles file {}: {e}", path.display()))
+        })?;
+        let from_file = parse_profiles(&text)
+            .map_err(|e| ConfigError(format!("profiles file {}: {e}", path.display())))?;
+        for (id, p) in from_file {
+            if out.contains_key(&id) {
+                return Err(ConfigError(format!(
+                    "profile \"{id}\" is defined both in ISSUER_PROFILES_JSON and in {}",
+                    path.display()
+                )));
+            }
+            out.insert(id, p);
+        }
+    }
+    Ok(out)
+}
+
+impl AppState {
+    /// Builds the state: loads and validates the profiles, creates the key-set cache.
+    pub fn new(config: ServerConfig, metrics: PrometheusHandle) -> Result<AppState, ConfigError> {
+        let profiles = load_profiles(
+            config.profiles_file.as_deref(),
+            config.profiles_json.as_deref(),
+        )?;
+        let keysets = KeySets::new(config.jwks.clone()).map_err(ConfigError)?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                config,
+                profiles: RwLock::new(Arc::new(profiles)),
+                keysets,
+                started: Instant::now(),
+                started_at: SystemTime::now(),
+                metrics,
+                warmed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// The current profiles.
+    pub fn profiles(&self) -> Arc<Profiles> {
+        self.inner
+            .profiles
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Replaces the profiles atomically and starts warming their key sets.
+    pub fn set_profiles(&self, profiles: Profiles) {
+        for p in profiles.values() {
+            self.inner.keysets.keep_warm(p);
+        }
+        metrics::gauge!("jwtshield_profiles").set(profiles.len() as f64);
+        let mut slot = self
+            .inner
+            .profiles
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        *slot = Arc::new(profiles);
+    }
+
+    /// Re-reads the profiles file; a bad file is refused and the old profiles stay.
+    pub fn reload_profiles(&self) -> Result<usize, ConfigError> {
+        let cfg = &self.inner.config;
+        let loaded = load_profiles(cfg.profiles_file.as_deref(), cfg.profiles_json.as_deref())?;
+        let n = loaded.len();
+        self.set_profiles(loaded);
+        Ok(n)
+    }
+
+    /// The key-set cache.
+    pub fn keysets(&self) -> &KeySets {
+        &self.inner.keysets
+    }
+
+    /// Seconds since start.
+    pub fn uptime(&self) -> u64 {
+        self.inner.started.elapsed().as_secs()
+    }
+
+    /// When the service started.
+    pub fn started_at(&self) -> SystemTime {
+        self.inner.started_at
+    }
+
+    /// The Prometheus exporter.
+    pub fn metrics(&self) -> &PrometheusHandle {
+        &self.inner.metrics
+    }
+
+    /// Ready: every profile's key set had its first fetch attempt (success or not),
+    /// so no request waits for a cold set.
+    pub fn ready(&self) -> bool {
+        if self.inner.warmed.load(Ordering::Relaxed) {
+            return true;
+        }
+        let ready = self.inner.keysets.warming() == 0;
+        if ready {
+            self.inner.warmed.store(true, Ordering::Relaxed);
+        }
+        ready
+    }
+}

@@ -1,0 +1,6 @@
+//! The service end to end over real HTTP, with a real JWKS server on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod ops;
+mod support;

@@ -1,0 +1,180 @@
+//! A running service on 127.0.0.1:0 and a real JWKS server next to it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair};
+use axum::Router;
+use axum::routing::get;
+use jwtshield_core::b64;
+use jwtshield_server::{AppState, ServerConfig};
+use serde_json::{Value, json};
+
+pub struct Service {
+    pub url: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+}
+
+impl Service {
+    pub async fn start(cfg: ServerConfig) -> Service {
+        let state = AppState::new(cfg, jwtshield_server::telemetry::metrics_handle()).unwrap();
+        let profiles = state.profiles();
+        state.set_profiles((*profiles).clone());
+        let app = jwtshield_server::app(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Service {
+            url: format!("http://{addr}"),
+            state,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        (status, headers, res.text().await.unwrap())
+    }
+}
+
+/// The test configuration: insecure guard (the JWKS server is http on loopback).
+pub fn config(profiles: Option<Value>) -> ServerConfig {
+    let mut cfg = ServerConfig {
+        profiles_json: profiles.map(|p| p.to_string()),
+        ..ServerConfig::default()
+    };
+    cfg.jwks.guard = jwtshield_jwks::GuardConfig::insecure();
+    cfg.jwks.fetch_timeout = Duration::from_secs(2);
+    cfg
+}
+
+pub struct Jwks {
+    pub addr: SocketAddr,
+    pub hits: Arc<AtomicUsize>,
+}
+
+impl Jwks {
+    pub fn issuer(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+/// Serves `jwks` at /.well-known/jwks.json (or hangs when `hang`).
+pub async fn jwks_server(jwks: Value, hang: bool) -> Jwks {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let app = Router::new().route(
+        "/.well-known/jwks.json",
+        get(move || {
+            let jwks = jwks.clone();
+            let h = h.clone();
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                if hang {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                axum::Json(jwks)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Jwks { addr, hits }
+}
+
+/// An RS256 signer, created once per test binary (RSA key generation is slow).
+pub struct Rsa {
+    key: RsaKeyPair,
+}
+
+pub fn rsa() -> &'static Rsa {
+    static K: std::sync::OnceLock<Rsa> = std::sync::OnceLock::new();
+    K.get_or_init(|| Rsa {
+        key: RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap(),
+    })
+}
+
+impl Rsa {
+    pub fn jwks(&self) -> Value {
+        use pkcs1::der::Decode;
+        let pk = pkcs1::RsaPublicKeyRef::from_der(self.key.public_key().as_ref()).unwrap();
+        json!({"keys":[{"kty":"RSA","kid":"k1","use":"sig","alg":"RS256",
+            "n": b64::encode(pk.modulus.as_bytes()), "e": b64::encode(pk.public_exponent.as_bytes())}]})
+    }
+
+    pub fn token(&self, claims: Value) -> String {
+        let input = format!(
+            "{}.{}",
+            b64::encode(json!({"alg":"RS256","typ":"JWT","kid":"k1"}).to_string()),
+            b64::encode(claims.to_string())
+        );
+        let mut sig = vec![0; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                input.as_bytes(),
+                &mut sig,
+            )
+            .unwrap();
+        format!("{input}.{}", b64::encode(sig))
+    }
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Claims an Auth0 tenant would issue for the API.
+pub fn claims(iss: &str) -> Value {
+    json!({"iss": iss, "sub": "auth0|u1", "aud": ["https://api.acme.com/", format!("{iss}userinfo")],
+           "iat": now() - 10, "exp": now() + 3600, "scope": "openid read:messages", "azp": "client-1"})
+}
+
+/// The seed's minimal policy (option 1), for an issuer.
+pub fn seed_policy(iss: &str) -> Value {
+    json!({"issuer": iss, "audiences": ["https://api.acme.com/"], "allowed_algs": ["RS256"],
+           "required_claims": ["sub", "scope"], "clock_skew_seconds": 60})
+}
