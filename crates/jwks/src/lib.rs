@@ -401,17 +401,22 @@ impl KeySets {
     async fn discover(&self, issuer: &str, accepted: &[String]) -> Arc<Discovered> {
         let entry = {
             let mut map = lock(&self.inner.discovery);
-            if map.len() >= self.inner.cfg.max_sets {
-                map.clear();
+            match map.get(issuer) {
+                Some(e) => e.clone(),
+                None => {
+                    if map.len() >= self.inner.cfg.max_sets {
+                        map.clear();
+                    }
+                    map.entry(issuer.to_owned())
+                        .or_insert_with(|| {
+                            Arc::new(DiscoveryEntry {
+                                fetch: tokio::sync::Mutex::new(()),
+                                cached: Mutex::new(None),
+                            })
+                        })
+                        .clone()
+                }
             }
-            map.entry(issuer.to_owned())
-                .or_insert_with(|| {
-                    Arc::new(DiscoveryEntry {
-                        fetch: tokio::sync::Mutex::new(()),
-                        cached: Mutex::new(None),
-                    })
-                })
-                .clone()
         };
         let fresh = |e: &DiscoveryEntry| {
             lock(&e.cached)

@@ -172,7 +172,7 @@ async fn shutdown_signal() {
 /// Loads everything, binds and serves until SIGTERM/SIGINT. Configuration problems
 /// come back as errors naming the setting, profile and field.
 pub async fn run(config: ServerConfig) -> Result<(), config::ConfigError> {
-    telemetry::init_logging(config.log_format);
+    let _log_guard = telemetry::init_logging(config.log_format);
     if config.insecure() {
         tracing::warn!(
             "--jwks-allow-insecure is on: http:// key URLs and loopback/private addresses are allowed (development and tests only)"

@@ -64,8 +64,9 @@ pub fn only_fields(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), Pr
 
 /// A JSON response that must not be cached (it may hold claims).
 pub fn json_no_store<T: Serialize>(value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => {
+    let mut body = Vec::with_capacity(2048);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => {
             let mut res = body.into_response();
             let h = res.headers_mut();
             h.insert(

@@ -31,11 +31,39 @@ fn policy_problem(e: jwtshield_core::PolicyError) -> Problem {
     Problem::bad_field(field.clone(), format!("{field}: {}", e.message))
 }
 
+/// The policy of a request: compiled from the body, or a loaded profile (shared, not
+/// copied).
+pub enum RequestPolicy {
+    /// From the request body.
+    Inline(Box<CompiledPolicy>),
+    /// An issuer profile.
+    Profile(std::sync::Arc<jwtshield_core::Profiles>, String),
+}
+
+impl RequestPolicy {
+    /// The compiled policy.
+    pub fn get(&self) -> &CompiledPolicy {
+        match self {
+            RequestPolicy::Inline(p) => p,
+            // present: looked up when this value was made
+            RequestPolicy::Profile(all, id) => &all[id],
+        }
+    }
+
+    /// The profile id, when it is one.
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            RequestPolicy::Inline(_) => None,
+            RequestPolicy::Profile(_, id) => Some(id),
+        }
+    }
+}
+
 /// Finds the policy named by the request: inline, or an issuer profile.
 fn request_policy(
     state: &AppState,
     body: &serde_json::Map<String, Value>,
-) -> Result<(CompiledPolicy, Option<String>), Problem> {
+) -> Result<RequestPolicy, Problem> {
     match (body.get("policy"), body.get("issuer_profile_id")) {
         (Some(_), Some(_)) => Err(Problem::bad_field(
             "policy",
@@ -58,13 +86,13 @@ fn request_policy(
             let policy = Policy::from_json(p)
                 .and_then(Policy::compile)
                 .map_err(policy_problem)?;
-            Ok((policy, None))
+            Ok(RequestPolicy::Inline(Box::new(policy)))
         }
         (None, Some(Value::String(id))) => {
             let profiles = state.profiles();
-            match profiles.get(id) {
-                Some(p) => Ok((p.clone(), Some(id.clone()))),
-                None => Err(Problem::not_found(
+            match profiles.contains_key(id) {
+                true => Ok(RequestPolicy::Profile(profiles, id.clone())),
+                false => Err(Problem::not_found(
                     "unknown-issuer-profile",
                     format!("no issuer profile \"{id}\""),
                 )
@@ -99,16 +127,21 @@ pub async fn validate(State(state): State<AppState>, body: Body) -> Result<Respo
     let body = read_object(body, state.config().max_body_bytes).await?;
     only_fields(&body, &["token", "policy", "issuer_profile_id"])?;
     let token = token_field(&body)?;
-    let (policy, profile) = request_policy(&state, &body)?;
+    let policy = request_policy(&state, &body)?;
     let start = Instant::now();
-    let keys = state.keysets().keys_for_token(&policy, token).await;
-    let report =
-        jwtshield_core::validate_with_limits(token, &keys, &policy, now(), &state.config().limits);
+    let keys = state.keysets().keys_for_token(policy.get(), token).await;
+    let report = jwtshield_core::validate_with_limits(
+        token,
+        &keys,
+        policy.get(),
+        now(),
+        &state.config().limits,
+    );
     telemetry::record_validation(
         "validate",
         &report,
         token,
-        profile.as_deref(),
+        policy.profile(),
         start.elapsed(),
     );
     Ok(json_no_store(&report))
