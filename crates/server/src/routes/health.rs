@@ -13,7 +13,7 @@ use crate::schema;
 use crate::state::AppState;
 
 /// 200 while the process serves.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Serving", body = String)))]
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations", responses((status = 200, description = "Serving", body = String)))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
@@ -22,6 +22,7 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(
     get,
     path = "/readyz",
+    operation_id = "readyz",
     tag = "operations",
     responses(
         (status = 200, description = "Ready"),
@@ -55,7 +56,7 @@ fn status_value(state: &AppState) -> Value {
 
 /// Version, uptime, profiles and every cached key set: key ids, fetched and expiry
 /// times, stale flag, last error, fetch count, skipped keys.
-#[utoipa::path(get, path = "/v1/status", tag = "operations", responses((status = 200, description = "Service status", body = schema::Status)))]
+#[utoipa::path(get, path = "/v1/status", operation_id = "getStatus", tag = "operations", responses((status = 200, description = "Service status", body = schema::Status)))]
 pub async fn status(State(state): State<AppState>) -> Json<Value> {
     Json(status_value(&state))
 }
@@ -68,7 +69,7 @@ fn esc(s: &str) -> String {
 }
 
 /// The same status for people, as one self-contained HTML page (no external assets).
-#[utoipa::path(get, path = "/status", tag = "operations", responses((status = 200, description = "HTML status page", body = String, content_type = "text/html")))]
+#[utoipa::path(get, path = "/status", operation_id = "statusPage", tag = "operations", responses((status = 200, description = "HTML status page", body = String, content_type = "text/html")))]
 pub async fn status_page(State(state): State<AppState>) -> Response {
     let v = status_value(&state);
     let mut h = String::new();

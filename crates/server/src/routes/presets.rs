@@ -15,6 +15,7 @@ use crate::schema;
 #[utoipa::path(
     get,
     path = "/v1/presets",
+    operation_id = "listPresets",
     tag = "presets",
     responses((status = 200, description = "Every preset", body = Vec<schema::PresetInfo>))
 )]
@@ -28,6 +29,7 @@ pub async fn list() -> Json<Value> {
 #[utoipa::path(
     get,
     path = "/v1/presets/{name}",
+    operation_id = "getPreset",
     tag = "presets",
     params(("name" = String, Path, description = "Preset name, e.g. auth0")),
     responses(

@@ -17,6 +17,7 @@ fn profile_json(id: &str, p: &jwtshield_core::CompiledPolicy) -> Value {
 #[utoipa::path(
     get,
     path = "/v1/issuer-profiles",
+    operation_id = "listIssuerProfiles",
     tag = "profiles",
     responses((status = 200, description = "Every loaded profile", body = Vec<schema::IssuerProfile>))
 )]
@@ -31,6 +32,7 @@ pub async fn list(State(state): State<AppState>) -> Json<Value> {
 #[utoipa::path(
     get,
     path = "/v1/issuer-profiles/{id}",
+    operation_id = "getIssuerProfile",
     tag = "profiles",
     params(("id" = String, Path, description = "Profile id")),
     responses(

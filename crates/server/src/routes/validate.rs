@@ -113,6 +113,7 @@ fn request_policy(
 #[utoipa::path(
     post,
     path = "/v1/validate/jwt",
+    operation_id = "validateJwt",
     tag = "validate",
     request_body = schema::ValidateRequest,
     responses(
@@ -151,6 +152,7 @@ pub async fn validate(State(state): State<AppState>, body: Body) -> Result<Respo
 #[utoipa::path(
     post,
     path = "/v1/inspect/token",
+    operation_id = "inspectToken",
     tag = "validate",
     request_body = schema::InspectRequest,
     responses(

@@ -1,0 +1,169 @@
+//! The README's quickstart, run as written: the product doc's curl commands against
+//! `jwtshield serve`. Only the tenant changes (to a local JWKS server, over http with
+//! --jwks-allow-insecure) and the token (a real RS256 token for it).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair};
+use jwtshield_core::b64;
+use serde_json::{Value, json};
+
+/// The indented code blocks of the quickstart section.
+fn quickstart_blocks() -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let section = readme
+        .split("## Quickstart")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let mut blocks = Vec::new();
+    let mut cur: Vec<&str> = Vec::new();
+    for line in section.lines() {
+        if let Some(code) = line.strip_prefix("    ") {
+            cur.push(code);
+        } else if !line.trim().is_empty() && !cur.is_empty() {
+            blocks.push(cur.join("\n"));
+            cur.clear();
+        }
+    }
+    if !cur.is_empty() {
+        blocks.push(cur.join("\n"));
+    }
+    blocks
+}
+
+fn sh(script: &str, env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c").arg(script);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_seed_curl_commands_work_as_written() {
+    // a local JWKS server for the "tenant"
+    let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let pk = {
+        use pkcs1::der::Decode;
+        let p = pkcs1::RsaPublicKeyRef::from_der(key.public_key().as_ref()).unwrap();
+        (
+            b64::encode(p.modulus.as_bytes()),
+            b64::encode(p.public_exponent.as_bytes()),
+        )
+    };
+    let jwks = json!({"keys": [{"kty": "RSA", "kid": "k", "n": pk.0, "e": pk.1}]});
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            let app = axum::Router::new().route(
+                "/.well-known/jwks.json",
+                axum::routing::get(move || {
+                    let j = jwks.clone();
+                    async move { axum::Json(j) }
+                }),
+            );
+            axum::serve(l, app).await.unwrap();
+        });
+    });
+    let tenant = format!("http://{}/", rx.recv().unwrap());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"iss": tenant, "sub": "auth0|u1", "aud": "https://api.acme.com/", "scope": "read:messages", "iat": now, "exp": now + 600});
+    let input = format!(
+        "{}.{}",
+        b64::encode(json!({"alg":"RS256","kid":"k"}).to_string()),
+        b64::encode(claims.to_string())
+    );
+    let mut sig = vec![0; key.public_modulus_len()];
+    key.sign(
+        &signature::RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .unwrap();
+    let token = format!("{input}.{}", b64::encode(sig));
+
+    let blocks = quickstart_blocks();
+    let local = |s: &str| s.replace("https://acme.auth0.com/", &tenant);
+    // block 0 starts the service: take its ISSUER_PROFILES_JSON
+    let start = local(&blocks[0]);
+    let profiles = start
+        .split('\'')
+        .nth(1)
+        .expect("ISSUER_PROFILES_JSON in the first block")
+        .to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--jwks-allow-insecure",
+        ])
+        .env("ISSUER_PROFILES_JSON", &profiles)
+        .env_remove("JWTSHIELD_PROFILES_FILE")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let env = [
+        ("JWTSHIELD_URL", url.as_str()),
+        ("AUTH0_ACCESS_TOKEN", token.as_str()),
+    ];
+    let t0 = Instant::now();
+    while !sh("curl -sf \"$JWTSHIELD_URL/readyz\"", &env).0
+        && t0.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let curls: Vec<String> = blocks
+        .iter()
+        .filter(|b| b.contains("curl -sSf"))
+        .map(|b| local(b))
+        .collect();
+    assert_eq!(curls.len(), 3, "options 1, 2 and 3: {curls:?}");
+    for (i, script) in curls.iter().take(2).enumerate() {
+        let (ok, out) = sh(script, &env);
+        assert!(ok, "option {} failed: {out}", i + 1);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["valid"], true, "option {}: {v}", i + 1);
+        assert_eq!(v["checks"]["signature"], "pass");
+    }
+    // option 3: both preset commands print policies
+    let (ok, out) = sh(&curls[2], &env);
+    assert!(ok, "{out}");
+    let policies: Vec<Value> = serde_json::Deserializer::from_str(&out)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(policies.len(), 2);
+    assert_eq!(policies[0]["allowed_algs"], json!(["RS256"]));
+    assert_eq!(policies[1]["issuer"], "https://acme.auth0.com/");
+    assert_eq!(policies[1]["audiences"], json!(["https://api.acme.com/"]));
+    let _ = server.kill();
+    let _ = server.wait();
+}
