@@ -239,12 +239,13 @@ async fn bad_requests_are_problems_naming_the_field() {
 async fn overload_and_timeouts_answer_503_quickly() {
     let hang = jwks_server(json!({}), true).await;
     let iss = hang.issuer();
-    // one request in flight at most; a hanging JWKS holds that slot
-    let mut cfg = config(Some(json!({"slow": seed_policy(&iss)})));
+    // one request in flight at most; a hanging JWKS holds that slot (an inline policy,
+    // so nothing fetches before the first request does)
+    let mut cfg = config(None);
     cfg.max_concurrent_requests = 1;
     let svc = Service::start(cfg).await;
     let token = rsa().token(claims(&iss));
-    let body = json!({"token": token, "issuer_profile_id": "slow"}).to_string();
+    let body = json!({"token": token, "policy": seed_policy(&iss)}).to_string();
     let c = svc.client.clone();
     let url = format!("{}/v1/validate/jwt", svc.url);
     let b = body.clone();
@@ -265,7 +266,7 @@ async fn overload_and_timeouts_answer_503_quickly() {
     assert_eq!(first.await.unwrap(), 200);
 
     // a request timeout shorter than the fetch timeout: 503, not a hang
-    let mut cfg = config(Some(json!({"slow": seed_policy(&iss)})));
+    let mut cfg = config(None);
     cfg.request_timeout = Duration::from_millis(300);
     let svc = Service::start(cfg).await;
     let (status, _, v) = svc.post("/v1/validate/jwt", body).await;
