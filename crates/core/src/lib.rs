@@ -30,6 +30,7 @@ pub mod b64;
 pub mod claims;
 pub mod diagnostics;
 pub mod finding;
+pub mod gateway;
 pub mod inspect;
 pub mod json;
 pub mod keys;

@@ -38,6 +38,7 @@ pub use crate::state::AppState;
     ),
     tags(
         (name = "validate", description = "Validate and inspect tokens"),
+        (name = "gateway", description = "Forward-auth for nginx auth_request, Traefik ForwardAuth, Envoy ext_authz"),
         (name = "presets", description = "Starter policies per identity provider"),
         (name = "profiles", description = "Issuer profiles loaded from configuration"),
         (name = "operations", description = "Health, status, metrics")
@@ -50,6 +51,7 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::validate::validate))
         .routes(routes!(routes::validate::inspect))
+        .routes(routes!(routes::authz::authz))
         .routes(routes!(routes::presets::list))
         .routes(routes!(routes::presets::get))
         .routes(routes!(routes::profiles::list))
@@ -64,6 +66,24 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let cfg = state.config().clone();
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", api.clone());
     let router = router
+        // gateways forward the original method (documented: GET), and Envoy ext_authz
+        // appends the original path to the authorization path
+        .route(
+            "/v1/authz",
+            axum::routing::on(
+                axum::routing::MethodFilter::HEAD
+                    .or(axum::routing::MethodFilter::POST)
+                    .or(axum::routing::MethodFilter::PUT)
+                    .or(axum::routing::MethodFilter::PATCH)
+                    .or(axum::routing::MethodFilter::DELETE)
+                    .or(axum::routing::MethodFilter::OPTIONS),
+                routes::authz::authz,
+            ),
+        )
+        .route(
+            "/v1/authz/{*path}",
+            axum::routing::any(routes::authz::authz),
+        )
         .with_state(state)
         .merge(docs)
         .fallback(|| async {

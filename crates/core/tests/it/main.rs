@@ -5,6 +5,7 @@ mod algorithms;
 mod attacks;
 mod codes;
 mod docs;
+mod gateway;
 mod props;
 mod support;
 mod wycheproof;

@@ -1,5 +1,6 @@
 //! One module per area; `crate::app` merges them.
 
+pub mod authz;
 pub mod health;
 pub mod metrics;
 pub mod presets;

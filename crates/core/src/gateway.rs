@@ -1,0 +1,287 @@
+//! Turning a report into an HTTP answer for gateways and middleware, as RFC 6750 §3
+//! says: 401 `invalid_token`, 403 `insufficient_scope` with `scope`, 400
+//! `invalid_request`, 401 without an error code when no token was sent. Keys that
+//! cannot be obtained are the server's problem: 503, never 200. Pure: the server's
+//! `/v1/authz` and the Rust middleware both use it, so they answer alike.
+
+use crate::finding::{Check, Code};
+use crate::report::Report;
+
+/// The RFC 6750 error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BearerError {
+    /// 400: the request is malformed.
+    InvalidRequest,
+    /// 401: the token is bad.
+    InvalidToken,
+    /// 403: the token lacks a scope.
+    InsufficientScope,
+}
+
+impl BearerError {
+    /// The error code as sent in `WWW-Authenticate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BearerError::InvalidRequest => "invalid_request",
+            BearerError::InvalidToken => "invalid_token",
+            BearerError::InsufficientScope => "insufficient_scope",
+        }
+    }
+}
+
+/// What to answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// HTTP status: 200, 400, 401, 403 or 503.
+    pub status: u16,
+    /// The RFC 6750 error code, when there is one.
+    pub error: Option<BearerError>,
+    /// A short description (printable ASCII, no quotes or backslashes).
+    pub description: Option<String>,
+    /// For 403: the scopes required.
+    pub scope: Option<String>,
+}
+
+/// RFC 6750 `error_description` allows %x20-21 / %x23-5B / %x5D-7E only.
+fn sanitize(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            c if (' '..='~').contains(&c) => c,
+            _ => '?',
+        })
+        .collect();
+    if clean.len() > 200 {
+        format!("{}...", &clean[..197])
+    } else {
+        clean
+    }
+}
+
+impl Decision {
+    /// 200.
+    pub fn allow() -> Decision {
+        Decision {
+            status: 200,
+            error: None,
+            description: None,
+            scope: None,
+        }
+    }
+
+    /// 401 without an error code: no token was sent (RFC 6750 §3.1).
+    pub fn no_token() -> Decision {
+        Decision {
+            status: 401,
+            error: None,
+            description: None,
+            scope: None,
+        }
+    }
+
+    /// 400 `invalid_request`.
+    pub fn invalid_request(description: &str) -> Decision {
+        Decision {
+            status: 400,
+            error: Some(BearerError::InvalidRequest),
+            description: Some(sanitize(description)),
+            scope: None,
+        }
+    }
+
+    /// 401 `invalid_token`.
+    pub fn invalid_token(description: &str) -> Decision {
+        Decision {
+            status: 401,
+            error: Some(BearerError::InvalidToken),
+            description: Some(sanitize(description)),
+            scope: None,
+        }
+    }
+
+    /// 403 `insufficient_scope`.
+    pub fn insufficient_scope(required: &[String], missing: &[&str]) -> Decision {
+        Decision {
+            status: 403,
+            error: Some(BearerError::InsufficientScope),
+            description: Some(sanitize(&format!(
+                "the token lacks the scope{} {}",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(" ")
+            ))),
+            scope: Some(sanitize(&required.join(" "))),
+        }
+    }
+
+    /// 503: the issuer's keys cannot be obtained.
+    pub fn unavailable(description: &str) -> Decision {
+        Decision {
+            status: 503,
+            error: None,
+            description: Some(sanitize(description)),
+            scope: None,
+        }
+    }
+
+    /// The `WWW-Authenticate` value, for 400, 401 and 403.
+    pub fn www_authenticate(&self, realm: &str) -> Option<String> {
+        if !matches!(self.status, 400 | 401 | 403) {
+            return None;
+        }
+        let mut v = format!("Bearer realm=\"{}\"", sanitize(realm));
+        if let Some(e) = self.error {
+            v.push_str(&format!(", error=\"{}\"", e.as_str()));
+        }
+        if let (Some(_), Some(d)) = (self.error, &self.description) {
+            v.push_str(&format!(", error_description=\"{d}\""));
+        }
+        if let Some(s) = &self.scope {
+            v.push_str(&format!(", scope=\"{s}\""));
+        }
+        Some(v)
+    }
+}
+
+/// The token of an `Authorization` header value: `Ok(None)` when there is no Bearer
+/// token (no header, or another scheme), `Err` when the Bearer credentials are
+/// malformed (RFC 6750 §2.1 b64token).
+pub fn bearer_token(value: Option<&str>) -> Result<Option<&str>, Decision> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = rest.trim();
+    if token.is_empty() {
+        return Err(Decision::invalid_request(
+            "the Bearer credentials are empty",
+        ));
+    }
+    let b64token = token.trim_end_matches('=');
+    let ok = !b64token.is_empty()
+        && b64token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if !ok {
+        return Err(Decision::invalid_request(
+            "the Bearer credentials are not a single token (RFC 6750 b64token)",
+        ));
+    }
+    Ok(Some(token))
+}
+
+const KEYS_UNAVAILABLE: [Code; 3] = [
+    Code::JWKS_UNREACHABLE,
+    Code::JWKS_REFUSED,
+    Code::DISCOVERY_ISSUER_MISMATCH,
+];
+
+/// The answer for a validated token. `required_scopes` are the policy's plus any the
+/// caller adds (for the 403 `scope` parameter and the extra check).
+pub fn decide(report: &Report, policy_scopes: &[String], extra_scopes: &[String]) -> Decision {
+    let mut required: Vec<String> = policy_scopes.to_vec();
+    for s in extra_scopes {
+        if !required.contains(s) {
+            required.push(s.clone());
+        }
+    }
+    if report.valid {
+        if extra_scopes.is_empty() {
+            return Decision::allow();
+        }
+        let granted = report
+            .claims
+            .as_ref()
+            .map(crate::claims::granted_scopes)
+            .unwrap_or_default();
+        let missing: Vec<&str> = required
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !granted.iter().any(|g| g == s))
+            .collect();
+        return if missing.is_empty() {
+            Decision::allow()
+        } else {
+            Decision::insufficient_scope(&required, &missing)
+        };
+    }
+    let errors: Vec<_> = report.errors().collect();
+    if let Some(f) = errors.iter().find(|f| KEYS_UNAVAILABLE.contains(&f.code)) {
+        return Decision::unavailable(&format!("the issuer's keys are unavailable ({})", f.code));
+    }
+    if !errors.is_empty() && errors.iter().all(|f| f.check == Check::Scopes) {
+        let missing: Vec<&str> = errors
+            .iter()
+            .filter_map(|f| f.evidence.get("missing"))
+            .filter_map(|m| m.as_array())
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        return Decision::insufficient_scope(&required, &missing);
+    }
+    match errors.first() {
+        Some(f) => Decision::invalid_token(&format!("{} check failed: {}", f.check, f.code)),
+        None => Decision::invalid_token("the token is not valid"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer_token(None), Ok(None));
+        assert_eq!(bearer_token(Some("Basic dXNlcjpwdw==")), Ok(None));
+        assert_eq!(
+            bearer_token(Some("Bearer abc.def-_.x")),
+            Ok(Some("abc.def-_.x"))
+        );
+        assert_eq!(bearer_token(Some("bearer   abc")), Ok(Some("abc")));
+        for bad in [
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Bearer a,b",
+            "Bearer \"abc\"",
+            "Bearer ===",
+        ] {
+            let d = bearer_token(Some(bad)).unwrap_err();
+            assert_eq!(
+                (d.status, d.error),
+                (400, Some(BearerError::InvalidRequest)),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn challenges() {
+        assert_eq!(
+            Decision::no_token()
+                .www_authenticate("jwtshield")
+                .as_deref(),
+            Some("Bearer realm=\"jwtshield\"")
+        );
+        let d = Decision::invalid_token("expiry check failed: \"TOKEN_EXPIRED\"\n");
+        assert_eq!(
+            d.www_authenticate("jwtshield").as_deref(),
+            Some(
+                "Bearer realm=\"jwtshield\", error=\"invalid_token\", error_description=\"expiry check failed: 'TOKEN_EXPIRED'?\""
+            )
+        );
+        let d = Decision::insufficient_scope(&["admin:read".into(), "x".into()], &["admin:read"]);
+        assert_eq!(
+            d.www_authenticate("r").as_deref(),
+            Some(
+                "Bearer realm=\"r\", error=\"insufficient_scope\", error_description=\"the token lacks the scope admin:read\", scope=\"admin:read x\""
+            )
+        );
+        assert_eq!(Decision::unavailable("x").www_authenticate("r"), None);
+        assert_eq!(Decision::allow().www_authenticate("r"), None);
+    }
+}

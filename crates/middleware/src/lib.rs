@@ -1,0 +1,428 @@
+//! # jwtshield-middleware
+//!
+//! Protect an axum (or any tower) service with JWTShield: [`JwtAuth`] validates the
+//! `Authorization: Bearer` token against a [`Policy`] with the same core and key sets
+//! as the service, answers failures exactly like `GET /v1/authz` (RFC 6750 statuses and
+//! `WWW-Authenticate` challenges), and hands handlers the verified claims through the
+//! [`Auth`] extractor. [`require_scopes`], [`claim_equals`] and [`claim_includes`]
+//! are per-route checks in the spirit of Auth0's `express-oauth2-jwt-bearer`.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use jwtshield_middleware::{Auth, JwtAuth, require_scopes};
+//!
+//! # async fn demo() {
+//! let auth = JwtAuth::new(serde_json::json!({
+//!     "issuer": "https://acme.auth0.com/",
+//!     "audiences": ["https://api.acme.com/"]
+//! })).unwrap();
+//! let app: Router = Router::new()
+//!     .route("/api/admin", get(|Auth(t): Auth| async move { format!("hello {}", t.subject().unwrap_or("")) })
+//!         .layer(require_scopes(&["admin:read"])))
+//!     .route("/api/private", get(|Auth(t): Auth| async move { t.subject().unwrap_or("").to_owned() }))
+//!     .layer(auth.layer());
+//! # }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jwtshield_core::gateway::{self, Decision};
+use jwtshield_core::{CompiledPolicy, Limits, Policy, PolicyError, Report, Verified};
+use jwtshield_jwks::KeySets;
+use serde_json::Value;
+use tower::{Layer, Service};
+
+pub use jwtshield_core::Verified as VerifiedToken;
+
+/// The outcome of checking a request's bearer token.
+pub enum Outcome {
+    /// Valid: the verified token, and the report (for logs and metrics).
+    Allowed(Box<Verified>, Box<Report>),
+    /// Refused: what to answer, and the report when a token was validated.
+    Denied(Decision, Option<Box<Report>>),
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Checks the bearer token of `headers` against `policy`: the shared logic of the
+/// middleware and the service's `/v1/authz`. `extra_scopes` are required on top of
+/// the policy's.
+pub async fn authorize(
+    headers: &HeaderMap,
+    policy: &CompiledPolicy,
+    keysets: &KeySets,
+    extra_scopes: &[String],
+    limits: &Limits,
+) -> Outcome {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Outcome::Denied(
+            Decision::invalid_request("more than one Authorization header"),
+            None,
+        );
+    }
+    let value = match first.map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            return Outcome::Denied(
+                Decision::invalid_request("the Authorization header is not visible ASCII"),
+                None,
+            );
+        }
+    };
+    let token = match gateway::bearer_token(value) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Outcome::Denied(Decision::no_token(), None),
+        Err(d) => return Outcome::Denied(d, None),
+    };
+    let keys = keysets.keys_for_token(policy, token).await;
+    let report = jwtshield_core::validate_with_limits(token, &keys, policy, now(), limits);
+    let decision = gateway::decide(&report, &policy.policy().required_scopes, extra_scopes);
+    if decision.status == 200 {
+        match report.clone().into_verified() {
+            Ok(v) => Outcome::Allowed(Box::new(v), Box::new(report)),
+            Err(r) => Outcome::Denied(Decision::invalid_token("the token is not valid"), Some(r)),
+        }
+    } else {
+        Outcome::Denied(decision, Some(Box::new(report)))
+    }
+}
+
+/// The HTTP answer for a refusal: status, `WWW-Authenticate` challenge, a small JSON
+/// body with the same `error` and `error_description` (never the findings: a client
+/// learns no more than RFC 6750 tells it).
+pub fn deny_response(decision: &Decision, realm: &str) -> Response {
+    let status = StatusCode::from_u16(decision.status).unwrap_or(StatusCode::UNAUTHORIZED);
+    let body = serde_json::json!({
+        "error": decision.error.map(|e| e.as_str()).unwrap_or(if decision.status == 503 { "temporarily_unavailable" } else { "unauthorized" }),
+        "error_description": decision.description,
+    });
+    let mut res = (status, axum::Json(body)).into_response();
+    let h = res.headers_mut();
+    if let Some(challenge) = decision.www_authenticate(realm)
+        && let Ok(v) = HeaderValue::from_str(&challenge)
+    {
+        h.insert(header::WWW_AUTHENTICATE, v);
+    }
+    if decision.status == 503 {
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+struct Inner {
+    policy: CompiledPolicy,
+    keysets: KeySets,
+    realm: String,
+    limits: Limits,
+}
+
+/// Bearer-token protection for a service. Cheap to clone.
+#[derive(Clone)]
+pub struct JwtAuth {
+    inner: Arc<Inner>,
+}
+
+impl JwtAuth {
+    /// From a policy in JSON (the contract's Policy), with key sets fetched as the
+    /// service fetches them (SSRF guard on). Needs a Tokio runtime when used.
+    pub fn new(policy: Value) -> Result<JwtAuth, PolicyError> {
+        let policy = Policy::from_json(&policy)?.compile()?;
+        let keysets = KeySets::new(jwtshield_jwks::Config::default()).map_err(|e| PolicyError {
+            field: String::new(),
+            message: e,
+        })?;
+        Ok(JwtAuth::with_key_sets(policy, keysets))
+    }
+
+    /// From a compiled policy and a shared key-set cache (for several policies, or a
+    /// tuned [`jwtshield_jwks::Config`]).
+    pub fn with_key_sets(policy: CompiledPolicy, keysets: KeySets) -> JwtAuth {
+        JwtAuth {
+            inner: Arc::new(Inner {
+                policy,
+                keysets,
+                realm: "jwtshield".to_owned(),
+                limits: Limits::default(),
+            }),
+        }
+    }
+
+    /// The realm in `WWW-Authenticate` challenges. Defaults to `jwtshield`.
+    pub fn realm(self, realm: &str) -> JwtAuth {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|a| Inner {
+            policy: a.policy.clone(),
+            keysets: a.keysets.clone(),
+            realm: a.realm.clone(),
+            limits: a.limits,
+        });
+        JwtAuth {
+            inner: Arc::new(Inner {
+                realm: realm.to_owned(),
+                ..inner
+            }),
+        }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &CompiledPolicy {
+        &self.inner.policy
+    }
+
+    /// The key-set cache (for status pages).
+    pub fn key_sets(&self) -> &KeySets {
+        &self.inner.keysets
+    }
+
+    /// The tower layer.
+    pub fn layer(&self) -> JwtAuthLayer {
+        JwtAuthLayer { auth: self.clone() }
+    }
+}
+
+/// The [`Layer`] of [`JwtAuth`].
+#[derive(Clone)]
+pub struct JwtAuthLayer {
+    auth: JwtAuth,
+}
+
+impl<S> Layer<S> for JwtAuthLayer {
+    type Service = JwtAuthService<S>;
+
+    fn layer(&self, inner: S) -> JwtAuthService<S> {
+        JwtAuthService {
+            inner,
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// The [`Service`] of [`JwtAuthLayer`].
+#[derive(Clone)]
+pub struct JwtAuthService<S> {
+    inner: S,
+    auth: JwtAuth,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S> Service<Request<Body>> for JwtAuthService<S>
+where
+    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let auth = self.auth.clone();
+        // the ready service goes into the future; a fresh clone stays for the next call
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let a = &auth.inner;
+            match authorize(req.headers(), &a.policy, &a.keysets, &[], &a.limits).await {
+                Outcome::Allowed(verified, _) => {
+                    req.extensions_mut().insert(*verified);
+                    inner.call(req).await
+                }
+                Outcome::Denied(decision, report) => {
+                    if let Some(r) = report {
+                        tracing::info!(
+                            target: "jwtshield::middleware",
+                            status = decision.status,
+                            codes = %r.errors().map(|f| f.code.as_str()).collect::<Vec<_>>().join(","),
+                            "request refused"
+                        );
+                    }
+                    Ok(deny_response(&decision, &a.realm))
+                }
+            }
+        })
+    }
+}
+
+/// The verified token of a request protected by [`JwtAuth`].
+#[derive(Clone, Debug)]
+pub struct Auth(pub Verified);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Auth, Response> {
+        match parts.extensions.get::<Verified>() {
+            Some(v) => Ok(Auth(v.clone())),
+            None => Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the Auth extractor needs the JwtAuth layer on this route",
+            )
+                .into_response()),
+        }
+    }
+}
+
+type Check = dyn Fn(&Verified) -> Result<(), Decision> + Send + Sync;
+
+/// A per-route requirement on the verified token; apply it inside [`JwtAuth`].
+#[derive(Clone)]
+pub struct RequireLayer {
+    check: Arc<Check>,
+    realm: Arc<str>,
+}
+
+impl RequireLayer {
+    /// The realm of this check's challenges. Defaults to `jwtshield`.
+    pub fn realm(mut self, realm: &str) -> RequireLayer {
+        self.realm = Arc::from(realm);
+        self
+    }
+}
+
+fn require(
+    check: impl Fn(&Verified) -> Result<(), Decision> + Send + Sync + 'static,
+) -> RequireLayer {
+    RequireLayer {
+        check: Arc::new(check),
+        realm: Arc::from("jwtshield"),
+    }
+}
+
+/// Every listed scope must be granted (`scope`, `scp` or `permissions`); else 403
+/// `insufficient_scope` with `scope="..."`, as `requiredScopes` does.
+pub fn require_scopes(scopes: &[&str]) -> RequireLayer {
+    let required: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    require(move |v| {
+        let granted = v.scopes();
+        let missing: Vec<&str> = required
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !granted.iter().any(|g| g == s))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Decision::insufficient_scope(&required, &missing))
+        }
+    })
+}
+
+fn claim_matches(claim: Option<&Value>, want: &Value, includes: bool) -> bool {
+    match (claim, includes) {
+        (Some(Value::Array(items)), true) => items.contains(want),
+        (Some(Value::String(s)), true) => want
+            .as_str()
+            .is_some_and(|w| s.split_ascii_whitespace().any(|x| x == w)),
+        (Some(v), false) => v == want,
+        _ => false,
+    }
+}
+
+/// The claim must equal `value`; else 401 `invalid_token`, as `claimEquals` does.
+pub fn claim_equals(name: &str, value: impl Into<Value>) -> RequireLayer {
+    let (name, want) = (name.to_owned(), value.into());
+    require(move |v| {
+        if claim_matches(v.claim(&name), &want, false) {
+            Ok(())
+        } else {
+            Err(Decision::invalid_token(&format!(
+                "unexpected '{name}' value"
+            )))
+        }
+    })
+}
+
+/// The claim (an array, or a space-separated string) must include `value`; else 401
+/// `invalid_token`, as `claimIncludes` does.
+pub fn claim_includes(name: &str, value: impl Into<Value>) -> RequireLayer {
+    let (name, want) = (name.to_owned(), value.into());
+    require(move |v| {
+        if claim_matches(v.claim(&name), &want, true) {
+            Ok(())
+        } else {
+            Err(Decision::invalid_token(&format!(
+                "'{name}' does not include the required value"
+            )))
+        }
+    })
+}
+
+/// Any check on the verified token, as `claimCheck` does: `Err(description)` is 401
+/// `invalid_token`.
+pub fn claim_check(
+    check: impl Fn(&Verified) -> Result<(), String> + Send + Sync + 'static,
+) -> RequireLayer {
+    require(move |v| check(v).map_err(|d| Decision::invalid_token(&d)))
+}
+
+impl<S> Layer<S> for RequireLayer {
+    type Service = RequireService<S>;
+
+    fn layer(&self, inner: S) -> RequireService<S> {
+        RequireService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The [`Service`] of [`RequireLayer`].
+#[derive(Clone)]
+pub struct RequireService<S> {
+    inner: S,
+    layer: RequireLayer,
+}
+
+impl<S> Service<Request<Body>> for RequireService<S>
+where
+    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let verdict = match req.extensions().get::<Verified>() {
+            Some(v) => (self.layer.check)(v),
+            // no JwtAuth in front: nothing was verified
+            None => Err(Decision::no_token()),
+        };
+        match verdict {
+            Ok(()) => {
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                Box::pin(async move { inner.call(req).await })
+            }
+            Err(d) => {
+                let res = deny_response(&d, &self.layer.realm);
+                Box::pin(async move { Ok(res) })
+            }
+        }
+    }
+}

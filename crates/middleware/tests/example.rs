@@ -1,0 +1,245 @@
+//! The example app (examples/api.rs), driven over real HTTP: the same cases as the
+//! gateway test, answered alike.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)]
+#[path = "../examples/api.rs"]
+mod example;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
+use jwtshield_core::{Policy, b64};
+use jwtshield_jwks::{Config, GuardConfig, KeySets};
+use jwtshield_middleware::{JwtAuth, claim_equals, claim_includes};
+use serde_json::{Value, json};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+struct Fixture {
+    key: EcdsaKeyPair,
+    iss: String,
+    url: String,
+    client: reqwest::Client,
+}
+
+impl Fixture {
+    async fn start(alg: &str) -> Fixture {
+        let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let p = key.public_key().as_ref().to_vec();
+        let jwks = json!({"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":b64::encode(&p[1..33]),"y":b64::encode(&p[33..])}]});
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let iss = format!("http://{}/", l.local_addr().unwrap());
+        let idp = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || {
+                let j = jwks.clone();
+                async move { axum::Json(j) }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(l, idp).await.unwrap() });
+        let policy = Policy::from_json(
+            &json!({"issuer": iss, "audiences": ["https://api.acme.com/"], "allowed_algs": [alg]}),
+        )
+        .unwrap()
+        .compile()
+        .unwrap();
+        let keysets = KeySets::new(Config {
+            guard: GuardConfig::insecure(),
+            ..Config::default()
+        })
+        .unwrap();
+        let auth = JwtAuth::with_key_sets(policy, keysets);
+        let checks = axum::Router::new()
+            .route(
+                "/api/role",
+                axum::routing::get(|| async { "role ok" })
+                    .layer(claim_equals("https://acme.com/role", "admin")),
+            )
+            .route(
+                "/api/perm",
+                axum::routing::get(|| async { "perm ok" })
+                    .layer(claim_includes("permissions", "delete:all")),
+            )
+            .layer(auth.layer());
+        let app = example::app(auth).merge(checks);
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        Fixture {
+            key,
+            iss,
+            url,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    fn token(&self, claims: Value) -> String {
+        let input = format!(
+            "{}.{}",
+            b64::encode(json!({"alg":"ES256","kid":"k"}).to_string()),
+            b64::encode(claims.to_string())
+        );
+        let sig = self
+            .key
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        format!("{input}.{}", b64::encode(sig.as_ref()))
+    }
+
+    fn claims(&self, extra: Value) -> Value {
+        let mut c = json!({"iss": self.iss, "sub": "auth0|u1", "aud": "https://api.acme.com/", "exp": now() + 600, "scope": "openid read:messages"});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    }
+
+    async fn get(&self, path: &str, auth: Option<String>) -> (u16, String, Value) {
+        let mut req = self.client.get(format!("{}{path}", self.url));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let challenge = r
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            challenge,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_protects_public_private_and_admin() {
+    let f = Fixture::start("ES256").await;
+    let bearer = |t: &str| Some(format!("Bearer {t}"));
+    // public: no token needed
+    let (s, _, v) = f.get("/api/public", None).await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (200, Some("Public endpoint - no auth required"))
+    );
+    // private: a valid token, and the handler sees the verified claims
+    let good = f.token(f.claims(json!({})));
+    let (s, _, v) = f.get("/api/private", bearer(&good)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["userId"], "auth0|u1");
+    // no token: 401 without an error code
+    let (s, c, _) = f.get("/api/private", None).await;
+    assert_eq!((s, c.as_str()), (401, "Bearer realm=\"jwtshield\""));
+    // malformed credentials: 400
+    let (s, c, _) = f.get("/api/private", Some("Bearer a b".into())).await;
+    assert_eq!(s, 400);
+    assert!(c.contains("error=\"invalid_request\""));
+    // expired, wrong audience, alg none, tampered: 401 invalid_token naming the check
+    let expired = f.token(f.claims(json!({"exp": now() - 3600})));
+    let wrong_aud = f.token(f.claims(json!({"aud": "https://other/"})));
+    let none = format!(
+        "{}.{}.",
+        b64::encode(r#"{"alg":"none"}"#),
+        good.split('.').nth(1).unwrap()
+    );
+    let p: Vec<&str> = good.split('.').collect();
+    let tampered = format!(
+        "{}.{}.{}",
+        p[0],
+        b64::encode(f.claims(json!({"sub": "auth0|admin"})).to_string()),
+        p[2]
+    );
+    for (t, check) in [
+        (expired, "expiry"),
+        (wrong_aud, "audience"),
+        (none, "algorithm"),
+        (tampered, "signature"),
+    ] {
+        let (s, c, body) = f.get("/api/private", bearer(&t)).await;
+        assert_eq!(s, 401, "{check}");
+        assert!(
+            c.contains("error=\"invalid_token\"") && c.contains(check),
+            "{check}: {c}"
+        );
+        assert!(body.get("userId").is_none(), "the handler never ran");
+    }
+    // admin: requiredScopes('admin:read')
+    let (s, c, _) = f.get("/api/admin", bearer(&good)).await;
+    assert_eq!(s, 403);
+    assert!(
+        c.contains("error=\"insufficient_scope\"") && c.contains("scope=\"admin:read\""),
+        "{c}"
+    );
+    let admin = f.token(f.claims(json!({"scope": "openid admin:read"})));
+    let (s, _, v) = f.get("/api/admin", bearer(&admin)).await;
+    assert_eq!((s, v["message"].as_str()), (200, Some("Admin endpoint")));
+    // Auth0 permissions count as scopes too
+    let perm = f.token(f.claims(json!({"scope": "openid", "permissions": ["admin:read"]})));
+    assert_eq!(f.get("/api/admin", bearer(&perm)).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_checks_answer_invalid_token() {
+    let f = Fixture::start("ES256").await;
+    let bearer = |t: &str| Some(format!("Bearer {t}"));
+    let admin = f.token(
+        f.claims(json!({"https://acme.com/role": "admin", "permissions": ["read", "delete:all"]})),
+    );
+    let user = f.token(f.claims(json!({"https://acme.com/role": "user", "permissions": ["read"]})));
+    assert_eq!(f.get("/api/role", bearer(&admin)).await.0, 200);
+    assert_eq!(f.get("/api/perm", bearer(&admin)).await.0, 200);
+    for path in ["/api/role", "/api/perm"] {
+        let (s, c, _) = f.get(path, bearer(&user)).await;
+        assert_eq!(s, 401, "{path}");
+        assert!(c.contains("error=\"invalid_token\""), "{c}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_keys_are_503() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let policy = Policy::from_json(&json!({"issuer": format!("http://{dead}/"), "audiences": ["a"], "allowed_algs": ["ES256"]})).unwrap().compile().unwrap();
+    let keysets = KeySets::new(Config {
+        guard: GuardConfig::insecure(),
+        ..Config::default()
+    })
+    .unwrap();
+    let app = example::app(JwtAuth::with_key_sets(policy, keysets));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+    let input = format!(
+        "{}.{}",
+        b64::encode(r#"{"alg":"ES256","kid":"k"}"#),
+        b64::encode(
+            json!({"iss": format!("http://{dead}/"), "aud": "a", "exp": now() + 60}).to_string()
+        )
+    );
+    let token = format!(
+        "{input}.{}",
+        b64::encode(
+            key.sign(&SystemRandom::new(), input.as_bytes())
+                .unwrap()
+                .as_ref()
+        )
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{url}/api/private"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+}

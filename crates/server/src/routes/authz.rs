@@ -1,0 +1,181 @@
+//! `GET /v1/authz`: gateway mode for nginx `auth_request`, Traefik ForwardAuth and
+//! Envoy `ext_authz` (HTTP). The gateway forwards the client's headers; the answer is a
+//! status it acts on, RFC 6750 challenges, and identity headers on success. Any method
+//! is accepted, and any path under `/v1/authz/` (Envoy appends the original path).
+
+use std::time::Instant;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jwtshield_core::gateway::Decision;
+use jwtshield_middleware::{Outcome, authorize, deny_response};
+use serde::Deserialize;
+
+use crate::problem::{Problem, ProblemDetails};
+use crate::state::AppState;
+use crate::telemetry;
+
+/// The realm of the challenges.
+pub const REALM: &str = "jwtshield";
+
+/// Query parameters of `/v1/authz`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct AuthzQuery {
+    /// The issuer profile (or header `X-JWTShield-Profile`).
+    pub profile: Option<String>,
+    /// Scopes required on top of the profile's, space- or comma-separated (or header
+    /// `X-JWTShield-Required-Scopes`), e.g. per gateway location.
+    pub scope: Option<String>,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+}
+
+fn identity_headers(res: &mut Response, verified: &jwtshield_core::Verified) {
+    let h = res.headers_mut();
+    let mut put = |name: &'static str, value: &str| {
+        // UTF-8 is allowed as obs-text; control characters are not: then leave it out
+        if let Ok(v) = HeaderValue::from_bytes(value.as_bytes()) {
+            h.insert(name, v);
+        }
+    };
+    if let Some(sub) = verified.subject() {
+        put("x-auth-subject", sub);
+    }
+    put("x-auth-scopes", &verified.scopes().join(" "));
+    if let Some(iss) = verified.issuer() {
+        put("x-auth-issuer", iss);
+    }
+    if let Ok(json) = serde_json::to_vec(verified.claims()) {
+        put("x-auth-claims", &jwtshield_core::b64::encode(json));
+    }
+}
+
+/// Decides whether the request's bearer token may pass.
+#[utoipa::path(
+    get,
+    path = "/v1/authz",
+    description = "Also answers HEAD, POST, PUT, PATCH, DELETE and OPTIONS, and any path under /v1/authz/ (gateways forward the original method; Envoy appends the original path).",
+    operation_id = "authz",
+    tag = "gateway",
+    params(
+        AuthzQuery,
+        ("Authorization" = Option<String>, Header, description = "Bearer <token>, forwarded by the gateway"),
+        ("X-JWTShield-Profile" = Option<String>, Header, description = "The profile, when not in the query"),
+    ),
+    responses(
+        (status = 200, description = "Valid. Headers X-Auth-Subject, X-Auth-Scopes (space-separated), X-Auth-Issuer, X-Auth-Claims (base64url of the claims JSON) for the gateway to forward"),
+        (status = 400, description = "Malformed Authorization header or no profile: WWW-Authenticate error=\"invalid_request\""),
+        (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check; without error when no token was sent"),
+        (status = 403, description = "Only required scopes are missing: error=\"insufficient_scope\", scope=\"...\""),
+        (status = 404, description = "Unknown profile", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "The issuer's keys are unreachable and no cached key is usable; never 200"),
+    )
+)]
+pub async fn authz(
+    State(state): State<AppState>,
+    Query(q): Query<AuthzQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let profile_id = q
+        .profile
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .or_else(|| header(&headers, "x-jwtshield-profile"));
+    let Some(profile_id) = profile_id else {
+        let d = Decision::invalid_request(
+            "no issuer profile: add ?profile=ID or the X-JWTShield-Profile header",
+        );
+        return count(deny_response(&d, REALM));
+    };
+    let profiles = state.profiles();
+    let Some(policy) = profiles.get(profile_id) else {
+        return count(
+            Problem::not_found(
+                "unknown-issuer-profile",
+                format!("no issuer profile \"{profile_id}\""),
+            )
+            .with_extra(serde_json::json!({"profiles": profiles.keys().collect::<Vec<_>>()}))
+            .into_response(),
+        );
+    };
+    let extra: Vec<String> = q
+        .scope
+        .as_deref()
+        .or_else(|| header(&headers, "x-jwtshield-required-scopes"))
+        .map(|s| {
+            s.split([' ', ','])
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let token = jwtshield_core::gateway::bearer_token(header(&headers, "authorization"))
+        .ok()
+        .flatten()
+        .unwrap_or("");
+    let start = Instant::now();
+    let outcome = authorize(
+        &headers,
+        policy,
+        state.keysets(),
+        &extra,
+        &state.config().limits,
+    )
+    .await;
+    let res = match outcome {
+        Outcome::Allowed(verified, report) => {
+            telemetry::record_validation(
+                "authz",
+                &report,
+                token,
+                Some(profile_id),
+                start.elapsed(),
+            );
+            let mut res = StatusCode::OK.into_response();
+            identity_headers(&mut res, &verified);
+            res
+        }
+        Outcome::Denied(decision, report) => {
+            if let Some(report) = report {
+                telemetry::record_validation(
+                    "authz",
+                    &report,
+                    token,
+                    Some(profile_id),
+                    start.elapsed(),
+                );
+                // the full findings go to the log, never to the client
+                tracing::info!(
+                    target: "jwtshield::authz",
+                    profile = profile_id,
+                    status = decision.status,
+                    findings = %serde_json::to_string(&report.findings).unwrap_or_default(),
+                    "request refused"
+                );
+            }
+            deny_response(&decision, REALM)
+        }
+    };
+    count(res)
+}
+
+fn count(res: Response) -> Response {
+    let status = res.status().as_u16();
+    let label = match status {
+        200 => "200",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        503 => "503",
+        _ => "other",
+    };
+    metrics::counter!("jwtshield_authz_decisions_total", "status" => label).increment(1);
+    res
+}
