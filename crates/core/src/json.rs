@@ -50,11 +50,7 @@ pub fn parse_object(bytes: &[u8], max_depth: usize) -> Result<Map<String, Value>
 pub fn parse_value(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
     let failure = Cell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let seed = Strict {
-        depth_left: max_depth,
-        max_depth,
-        failure: &failure,
-    };
+    let seed = Strict(Budget::new(max_depth, &failure));
     let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
     parsed.map_err(|e| {
         failure
@@ -75,30 +71,45 @@ pub fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// The nesting budget and the slot where a visitor records why it failed (serde
+/// errors are strings; the slot keeps the typed reason).
 #[derive(Clone, Copy)]
-struct Strict<'a> {
+struct Budget<'a> {
     depth_left: usize,
     max_depth: usize,
     failure: &'a Cell<Option<JsonError>>,
 }
 
-impl Strict<'_> {
+impl<'a> Budget<'a> {
+    fn new(max_depth: usize, failure: &'a Cell<Option<JsonError>>) -> Self {
+        Budget {
+            depth_left: max_depth,
+            max_depth,
+            failure,
+        }
+    }
+
     fn fail<E: de::Error>(&self, err: JsonError) -> E {
         let msg = err.to_string();
         self.failure.set(Some(err));
         E::custom(msg)
     }
 
+    /// One level deeper, or `TooDeep`.
     fn nested<E: de::Error>(&self) -> Result<Self, E> {
         if self.depth_left == 0 {
             return Err(self.fail(JsonError::TooDeep(self.max_depth)));
         }
-        Ok(Strict {
+        Ok(Budget {
             depth_left: self.depth_left - 1,
             ..*self
         })
     }
 }
+
+/// Builds a `Value` under the strict rules.
+#[derive(Clone, Copy)]
+struct Strict<'a>(Budget<'a>);
 
 impl<'de> DeserializeSeed<'de> for Strict<'_> {
     type Value = Value;
@@ -130,7 +141,10 @@ impl<'de> Visitor<'de> for Strict<'_> {
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         serde_json::Number::from_f64(v)
             .map(Value::Number)
-            .ok_or_else(|| self.fail(JsonError::Syntax("number is not finite".into())))
+            .ok_or_else(|| {
+                self.0
+                    .fail(JsonError::Syntax("number is not finite".into()))
+            })
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
@@ -150,7 +164,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let inner = self.nested()?;
+        let inner = Strict(self.0.nested()?);
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         while let Some(v) = seq.next_element_seed(inner)? {
             out.push(v);
@@ -159,11 +173,11 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let inner = self.nested()?;
+        let inner = Strict(self.0.nested()?);
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
-                return Err(self.fail(JsonError::Duplicate(key)));
+                return Err(self.0.fail(JsonError::Duplicate(key)));
             }
             let v = map.next_value_seed(inner)?;
             out.insert(key, v);
@@ -209,8 +223,7 @@ impl JsonObject {
             let mut de = serde_json::Deserializer::from_str(&text);
             let top = Top {
                 text: &text,
-                max_depth,
-                failure: &failure,
+                budget: Budget::new(max_depth, &failure),
             };
             de.deserialize_any(top)
                 .and_then(|m| de.end().map(|()| m))
@@ -433,15 +446,12 @@ impl serde::Serialize for JsonObject {
 
 struct Top<'t> {
     text: &'t str,
-    max_depth: usize,
-    failure: &'t Cell<Option<JsonError>>,
+    budget: Budget<'t>,
 }
 
 impl Top<'_> {
     fn fail<E: de::Error>(&self, err: JsonError) -> E {
-        let msg = err.to_string();
-        self.failure.set(Some(err));
-        E::custom(msg)
+        self.budget.fail(err)
     }
 
     fn offset(&self, s: &str) -> Option<std::ops::Range<usize>> {
@@ -468,16 +478,13 @@ impl Top<'_> {
         if !needs_pass {
             return Ok(());
         }
-        let scan = Scan {
-            depth_left: self.max_depth.saturating_sub(1),
-            max_depth: self.max_depth,
-            failure: self.failure,
-        };
+        let scan = Scan(self.budget.nested()?);
         let mut de = serde_json::Deserializer::from_str(raw);
         match scan.deserialize(&mut de).and_then(|()| de.end()) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let err = self
+                    .budget
                     .failure
                     .take()
                     .unwrap_or_else(|| JsonError::Syntax(e.to_string()));
@@ -495,8 +502,8 @@ impl<'de> Visitor<'de> for Top<'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Member>, A::Error> {
-        if self.max_depth == 0 {
-            return Err(self.fail(JsonError::TooDeep(self.max_depth)));
+        if self.budget.max_depth == 0 {
+            return Err(self.fail(JsonError::TooDeep(0)));
         }
         let mut members: Vec<Member> = Vec::with_capacity(16);
         while let Some(key) = map.next_key_seed(CowKey)? {
@@ -575,29 +582,7 @@ impl<'de> Visitor<'de> for CowKey {
 
 /// Validates a value under the strict rules without building it.
 #[derive(Clone, Copy)]
-struct Scan<'a> {
-    depth_left: usize,
-    max_depth: usize,
-    failure: &'a Cell<Option<JsonError>>,
-}
-
-impl Scan<'_> {
-    fn fail<E: de::Error>(&self, err: JsonError) -> E {
-        let msg = err.to_string();
-        self.failure.set(Some(err));
-        E::custom(msg)
-    }
-
-    fn nested<E: de::Error>(&self) -> Result<Self, E> {
-        if self.depth_left == 0 {
-            return Err(self.fail(JsonError::TooDeep(self.max_depth)));
-        }
-        Ok(Scan {
-            depth_left: self.depth_left - 1,
-            ..*self
-        })
-    }
-}
+struct Scan<'a>(Budget<'a>);
 
 impl<'de> DeserializeSeed<'de> for Scan<'_> {
     type Value = ();
@@ -625,7 +610,9 @@ impl<'de> Visitor<'de> for Scan<'_> {
         if v.is_finite() {
             Ok(())
         } else {
-            Err(self.fail(JsonError::Syntax("number is not finite".into())))
+            Err(self
+                .0
+                .fail(JsonError::Syntax("number is not finite".into())))
         }
     }
     fn visit_str<E>(self, _: &str) -> Result<(), E> {
@@ -635,16 +622,16 @@ impl<'de> Visitor<'de> for Scan<'_> {
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let inner = self.nested()?;
+        let inner = Scan(self.0.nested()?);
         while seq.next_element_seed(inner)?.is_some() {}
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let inner = self.nested()?;
+        let inner = Scan(self.0.nested()?);
         let mut keys: Vec<std::borrow::Cow<'de, str>> = Vec::new();
         while let Some(key) = map.next_key_seed(CowKey)? {
             if keys.contains(&key) {
-                return Err(self.fail(JsonError::Duplicate(key.into_owned())));
+                return Err(self.0.fail(JsonError::Duplicate(key.into_owned())));
             }
             map.next_value_seed(inner)?;
             keys.push(key);

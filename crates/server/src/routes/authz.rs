@@ -128,28 +128,15 @@ pub async fn authz(
         &state.config().limits,
     )
     .await;
-    let res = match outcome {
+    let elapsed = start.elapsed();
+    let (res, report) = match outcome {
         Outcome::Allowed(verified, report) => {
-            telemetry::record_validation(
-                "authz",
-                &report,
-                token,
-                Some(profile_id),
-                start.elapsed(),
-            );
             let mut res = StatusCode::OK.into_response();
             identity_headers(&mut res, &verified);
-            res
+            (res, Some(report))
         }
         Outcome::Denied(decision, report) => {
-            if let Some(report) = report {
-                telemetry::record_validation(
-                    "authz",
-                    &report,
-                    token,
-                    Some(profile_id),
-                    start.elapsed(),
-                );
+            if let Some(report) = &report {
                 // the full findings go to the log, never to the client
                 tracing::info!(
                     target: "jwtshield::authz",
@@ -159,9 +146,12 @@ pub async fn authz(
                     "request refused"
                 );
             }
-            deny_response(&decision, REALM)
+            (deny_response(&decision, REALM), report)
         }
     };
+    if let Some(report) = report {
+        telemetry::record_validation("authz", &report, token, Some(profile_id), elapsed);
+    }
     count(res)
 }
 
