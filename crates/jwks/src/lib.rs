@@ -529,9 +529,16 @@ impl Entry {
         let mut good = match good {
             // fresh, or expired but inside the stale window: serve now
             Some(g) if g.fetched.elapsed() < g.ttl + cfg.stale_window => g,
-            // cold, or too old to trust: this request waits for a fetch
+            // cold, or too old to trust: this request waits for a fetch, unless one
+            // failed less than a cooldown ago (a JWKS that is down is not hammered:
+            // the answer is an immediate JWKS_UNREACHABLE until the next retry)
             _ => {
-                self.refresh(inner, generation, false).await;
+                let failed_recently = lock(&self.state)
+                    .last_error_at
+                    .is_some_and(|t| t.elapsed() < cfg.cooldown);
+                if !failed_recently {
+                    self.refresh(inner, generation, false).await;
+                }
                 waited = true;
                 // bind first: a guard in the match scrutinee would live through the arms
                 let current = lock(&self.state).good.clone();

@@ -61,6 +61,10 @@ async fn rotation_is_picked_up_with_exactly_one_fetch_under_50_concurrent_reques
         let r = t.await.unwrap();
         assert!(r.valid, "{:?}", codes(&r));
     }
+    println!(
+        "fetches for a rotation under 50 concurrent requests: {} (1 before it)",
+        server.hits()
+    );
     assert_eq!(
         server.hits(),
         2,
@@ -97,6 +101,7 @@ async fn a_flood_of_300_random_kids_costs_at_most_one_fetch() {
         assert_eq!(keys.kids(), ["real"]);
     }
     let spent = server.hits() - before;
+    println!("fetches for 300 unknown kids: {spent}");
     assert!(spent <= 1, "{spent} fetches for 300 unknown kids");
     // and the flood did not stop the real kid from validating
     let r = validate(
@@ -203,6 +208,45 @@ async fn a_cold_set_that_is_down_hanging_garbage_or_huge_is_jwks_unreachable() {
                 .contains(needle)
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_that_is_down_is_not_hammered() {
+    let k = Signer::new("k");
+    let server = JwksServer::start(Mode::Status(503)).await;
+    let sets = KeySets::new(cfg()).unwrap();
+    let p = policy(&server.issuer(), Some(&server.url()));
+    let token = k.token(&server.issuer());
+    // 100 requests (20 of them concurrent) for a cold set whose JWKS answers 503
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (sets, p, token) = (sets.clone(), p.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            sets.keys_for_token(&p, &token).await
+        }));
+    }
+    for t in tasks {
+        assert!(matches!(
+            t.await.unwrap().freshness,
+            Freshness::Unreachable { .. }
+        ));
+    }
+    for _ in 0..80 {
+        let keys = sets.keys_for_token(&p, &token).await;
+        assert_eq!(
+            codes(&validate(&token, &keys, &p, NOW)),
+            ["JWKS_UNREACHABLE"]
+        );
+    }
+    println!(
+        "fetches for 100 requests while the JWKS is down: {}",
+        server.hits()
+    );
+    assert_eq!(
+        server.hits(),
+        1,
+        "one fetch per cooldown (30 s), not one per request"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
