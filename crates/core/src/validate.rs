@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::alg::Alg;
 use std::borrow::Cow;
 
-use crate::claims::{self, expected_shape};
+use crate::claims::{self, expected_shape, has_shape};
 use crate::diagnostics;
 use crate::finding::{Check, Checks, Code, Finding, State};
 use crate::json::{JsonObject, raw_f64, raw_kind, raw_str, raw_str_list, raw_strs_any, raw_value};
@@ -776,7 +776,7 @@ fn claim_checks(claims: &JsonObject, policy: &CompiledPolicy, now: i64, b: &mut 
             )),
             Some(raw) => {
                 if let Some(shape) = expected_shape(name)
-                    && !has_shape_raw(raw, shape)
+                    && !has_shape(raw, shape)
                 {
                     b.push_claim(Finding::new(
                         Code::CLAIM_INVALID_TYPE,
@@ -846,16 +846,6 @@ fn claim_checks(claims: &JsonObject, policy: &CompiledPolicy, now: i64, b: &mut 
         && let Some(h) = diagnostics::id_token_hint(claims)
     {
         b.push_claim(h);
-    }
-}
-
-fn has_shape_raw(raw: &str, shape: &str) -> bool {
-    match shape {
-        "string" => raw.starts_with('"'),
-        "number" => raw_f64(raw).is_some(),
-        "array" => raw.starts_with('['),
-        "string or array of strings" => raw_str_list(raw).is_some(),
-        _ => true,
     }
 }
 
