@@ -3,11 +3,11 @@
 //! (before any key lookup), key by `kid`/`kty`/`alg`/`use`, signature, then claims.
 //! Unlike jose it does not stop at the first failure: every check that can run, runs.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
 use crate::alg::Alg;
-use std::borrow::Cow;
-
 use crate::claims::{self, expected_shape, has_shape};
 use crate::diagnostics;
 use crate::finding::{Check, Checks, Code, Finding, State};
