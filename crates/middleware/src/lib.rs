@@ -223,6 +223,13 @@ pub struct JwtAuthService<S> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
+/// The service that was polled ready goes into the future; a fresh clone stays for
+/// the next call (the tower idiom for cloning services).
+fn take_ready<S: Clone>(slot: &mut S) -> S {
+    let clone = slot.clone();
+    std::mem::replace(slot, clone)
+}
+
 impl<S> Service<Request<Body>> for JwtAuthService<S>
 where
     S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
@@ -238,9 +245,7 @@ where
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let auth = self.auth.clone();
-        // the ready service goes into the future; a fresh clone stays for the next call
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = take_ready(&mut self.inner);
         Box::pin(async move {
             let a = &auth.inner;
             match authorize(req.headers(), &a.policy, &a.keysets, &[], &a.limits).await {
@@ -415,8 +420,7 @@ where
         };
         match verdict {
             Ok(()) => {
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let mut inner = take_ready(&mut self.inner);
                 Box::pin(async move { inner.call(req).await })
             }
             Err(d) => {

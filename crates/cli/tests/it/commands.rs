@@ -344,34 +344,10 @@ fn presets_list_and_fill() {
     assert_eq!(run(&["presets", "nope"]).status.code(), Some(2));
 }
 
-/// A JWKS server on 127.0.0.1 for the fetch path.
-fn jwks_server(jwks: Value) -> (String, std::thread::JoinHandle<()>) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let app = axum::Router::new().route(
-                "/.well-known/jwks.json",
-                axum::routing::get(move || {
-                    let jwks = jwks.clone();
-                    async move { axum::Json(jwks) }
-                }),
-            );
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (format!("http://{}/", rx.recv().unwrap()), handle)
-}
-
 #[test]
 fn without_jwks_the_keys_are_fetched_as_the_service_fetches_them() {
     let f = Fixture::new();
-    let (issuer, _server) = jwks_server(f.jwks());
+    let issuer = crate::support::idp(f.jwks());
     let token = f.token(json!({"iss": issuer, "aud":"https://api.acme.com/","exp":NOW+3600}));
     let policy = f.write(
         "p.json",

@@ -5,3 +5,4 @@ mod commands;
 mod nginx;
 mod readme;
 mod serve;
+mod support;

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
 use jwtshield_core::b64;
+
+use crate::support::spawn_http;
 use serde_json::{Value, json};
 
 fn nginx_binary() -> String {
@@ -25,23 +27,6 @@ fn port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// Serves `router` on a thread with its own runtime; returns the address.
-fn spawn_http(router: axum::Router) -> std::net::SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            axum::serve(l, router).await.unwrap();
-        });
-    });
-    rx.recv().unwrap()
 }
 
 /// GET with headers over a raw socket: (status, headers, body).
@@ -98,14 +83,7 @@ fn nginx_auth_request_in_front_of_an_upstream() {
     let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
     let p = key.public_key().as_ref().to_vec();
     let jwks = json!({"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":b64::encode(&p[1..33]),"y":b64::encode(&p[33..])}]});
-    let idp = spawn_http(axum::Router::new().route(
-        "/.well-known/jwks.json",
-        axum::routing::get(move || {
-            let j = jwks.clone();
-            async move { axum::Json(j) }
-        }),
-    ));
-    let iss = format!("http://{idp}/");
+    let iss = crate::support::idp(jwks);
     // the upstream echoes what nginx forwarded
     let upstream = spawn_http(axum::Router::new().fallback(|headers: axum::http::HeaderMap, uri: axum::http::Uri| async move {
         let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();

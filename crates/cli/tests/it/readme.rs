@@ -63,26 +63,7 @@ fn the_seed_curl_commands_work_as_written() {
         )
     };
     let jwks = json!({"keys": [{"kty": "RSA", "kid": "k", "n": pk.0, "e": pk.1}]});
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            let app = axum::Router::new().route(
-                "/.well-known/jwks.json",
-                axum::routing::get(move || {
-                    let j = jwks.clone();
-                    async move { axum::Json(j) }
-                }),
-            );
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    let tenant = format!("http://{}/", rx.recv().unwrap());
+    let tenant = crate::support::idp(jwks);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

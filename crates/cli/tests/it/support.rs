@@ -1,0 +1,34 @@
+//! Local HTTP servers for the binary's tests.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+
+/// Serves `router` on 127.0.0.1 from a thread with its own runtime.
+pub fn spawn_http(router: axum::Router) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            axum::serve(l, router).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// An identity provider serving `jwks` at /.well-known/jwks.json; returns its issuer URL.
+pub fn idp(jwks: Value) -> String {
+    let router = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            let j = jwks.clone();
+            async move { axum::Json(j) }
+        }),
+    );
+    format!("http://{}/", spawn_http(router))
+}
