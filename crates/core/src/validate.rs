@@ -357,40 +357,33 @@ fn keys_and_signature(
     keys: &KeySet,
     b: &mut Builder,
 ) -> Option<KeyUsed> {
-    // key_freshness: does the kid resolve?
-    if let Freshness::Unreachable { url, error } = &keys.freshness
-        && keys.keys().is_empty()
-    {
-        b.push(Finding::new(
-            Code::JWKS_UNREACHABLE,
-            format!(
-                "the issuer's key set could not be fetched and no cached copy is usable: {error}"
-            ),
-            json!({"expected": "a reachable key set", "actual": error, "url": url}),
-        ));
-        return None;
-    }
+    // key_freshness: does the kid resolve? Without any key, the reason is the finding.
     if keys.keys().is_empty() {
-        match &keys.freshness {
-            Freshness::Refused { url, reason } => {
-                b.push(Finding::new(
-                    Code::JWKS_REFUSED,
-                    format!("the issuer's key set URL was refused, nothing was fetched: {reason}"),
-                    json!({"expected": "an https URL on a public address", "actual": url, "reason": reason}),
-                ));
-                return None;
-            }
-            Freshness::DiscoveryMismatch { url, actual } => {
-                b.push(Finding::new(
-                    Code::DISCOVERY_ISSUER_MISMATCH,
-                    format!(
-                        "the discovery document at {url} names issuer \"{actual}\", not the policy's issuer: its keys belong to another issuer and are not used"
-                    ),
-                    json!({"expected": "the policy's issuer", "actual": actual, "url": url}),
-                ));
-                return None;
-            }
-            _ => {}
+        let no_keys = match &keys.freshness {
+            Freshness::Unreachable { url, error } => Some((
+                Code::JWKS_UNREACHABLE,
+                format!(
+                    "the issuer's key set could not be fetched and no cached copy is usable: {error}"
+                ),
+                json!({"expected": "a reachable key set", "actual": error, "url": url}),
+            )),
+            Freshness::Refused { url, reason } => Some((
+                Code::JWKS_REFUSED,
+                format!("the issuer's key set URL was refused, nothing was fetched: {reason}"),
+                json!({"expected": "an https URL on a public address", "actual": url, "reason": reason}),
+            )),
+            Freshness::DiscoveryMismatch { url, actual } => Some((
+                Code::DISCOVERY_ISSUER_MISMATCH,
+                format!(
+                    "the discovery document at {url} names issuer \"{actual}\", not the policy's issuer: its keys belong to another issuer and are not used"
+                ),
+                json!({"expected": "the policy's issuer", "actual": actual, "url": url}),
+            )),
+            _ => None,
+        };
+        if let Some((code, message, evidence)) = no_keys {
+            b.push(Finding::new(code, message, evidence));
+            return None;
         }
     }
     if let Freshness::Stale {

@@ -8,6 +8,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use jwtshield_core::json::JsonObject;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
@@ -129,20 +130,15 @@ pub fn record_validation(
             .increment(1);
     }
     if tracing::enabled!(tracing::Level::INFO) {
-        let iss = report
-            .claims
-            .as_ref()
-            .and_then(|c| c.raw("iss"))
-            .and_then(jwtshield_core::json::raw_str)
-            .map(|s| s.into_owned())
-            .unwrap_or_default();
-        let kid = report
-            .header
-            .as_ref()
-            .and_then(|h| h.raw("kid"))
-            .and_then(jwtshield_core::json::raw_str)
-            .map(|s| s.into_owned())
-            .unwrap_or_default();
+        // a string member of the header or claims, or "" (never the token itself)
+        let member = |obj: Option<&JsonObject>, name: &str| {
+            obj.and_then(|o| o.raw(name))
+                .and_then(jwtshield_core::json::raw_str)
+                .map(|s| s.into_owned())
+                .unwrap_or_default()
+        };
+        let iss = member(report.claims.as_ref(), "iss");
+        let kid = member(report.header.as_ref(), "kid");
         let failed: Vec<&str> = failed.iter().map(|c| c.as_str()).collect();
         let codes: Vec<&str> = report.errors().map(|f| f.code.as_str()).collect();
         tracing::info!(
