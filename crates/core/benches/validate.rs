@@ -5,11 +5,10 @@
 
 use std::hint::black_box;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, ParsedPublicKey};
+use aws_lc_rs::signature::{self, ParsedPublicKey};
 use criterion::{Criterion, criterion_group, criterion_main};
 use jwtshield_core::{KeyOrigin, KeySet, Policy, b64, validate};
-use pkcs1::der::Decode;
+use jwtshield_testkit::Signer;
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_700_000_000;
@@ -36,57 +35,27 @@ struct Case {
     bare: ParsedPublicKey,
 }
 
-fn token(alg: &str, kid: &str, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
-    let h = b64::encode(json!({"alg": alg, "typ": "JWT", "kid": kid}).to_string());
-    let input = format!("{h}.{}", b64::encode(claims().to_string()));
-    let sig = sign(input.as_bytes());
-    format!("{input}.{}", b64::encode(sig))
-}
-
 fn cases() -> Vec<Case> {
-    let rng = SystemRandom::new();
-    let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-    let der = rsa.public_key().as_ref().to_vec();
-    let pk = pkcs1::RsaPublicKeyRef::from_der(&der).unwrap();
-    let rsa_jwk = json!({"kty":"RSA","kid":"k","n":b64::encode(pk.modulus.as_bytes()),"e":b64::encode(pk.public_exponent.as_bytes())});
-    let rs_token = token("RS256", "k", |m| {
-        let mut s = vec![0; rsa.public_modulus_len()];
-        rsa.sign(&signature::RSA_PKCS1_SHA256, &rng, m, &mut s)
-            .unwrap();
-        s
-    });
-    let ec = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-    let point = ec.public_key().as_ref().to_vec();
-    let ec_jwk = json!({"kty":"EC","kid":"k","crv":"P-256","x":b64::encode(&point[1..33]),"y":b64::encode(&point[33..])});
-    let es_token = token("ES256", "k", |m| {
-        ec.sign(&rng, m).unwrap().as_ref().to_vec()
-    });
-    let ed = Ed25519KeyPair::generate().unwrap();
-    let ed_pub = ed.public_key().as_ref().to_vec();
-    let ed_jwk = json!({"kty":"OKP","kid":"k","crv":"Ed25519","x":b64::encode(&ed_pub)});
-    let ed_token = token("EdDSA", "k", |m| ed.sign(m).as_ref().to_vec());
+    let case =
+        |name, signer: Signer, bare_alg: &'static dyn signature::VerificationAlgorithm| Case {
+            name,
+            token: signer.token(json!({"typ": "JWT"}), claims()),
+            jwk: signer.jwk(),
+            alg: signer.alg(),
+            bare: ParsedPublicKey::new(bare_alg, signer.public_key()).unwrap(),
+        };
     vec![
-        Case {
-            name: "RS256",
-            token: rs_token,
-            jwk: rsa_jwk,
-            alg: "RS256",
-            bare: ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &der).unwrap(),
-        },
-        Case {
-            name: "ES256",
-            token: es_token,
-            jwk: ec_jwk,
-            alg: "ES256",
-            bare: ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &point).unwrap(),
-        },
-        Case {
-            name: "EdDSA",
-            token: ed_token,
-            jwk: ed_jwk,
-            alg: "EdDSA",
-            bare: ParsedPublicKey::new(&signature::ED25519, &ed_pub).unwrap(),
-        },
+        case(
+            "RS256",
+            Signer::rsa("k"),
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+        ),
+        case(
+            "ES256",
+            Signer::ec("P-256", "k"),
+            &signature::ECDSA_P256_SHA256_FIXED,
+        ),
+        case("EdDSA", Signer::ed("k"), &signature::ED25519),
     ]
 }
 
@@ -145,11 +114,10 @@ criterion_group!(parts_group, parts);
 /// HS256 costs ~0.35 µs to verify, so validate's own work stands out here.
 fn overhead(c: &mut Criterion) {
     let secret = "an-hmac-secret-that-is-long-enough-for-hs256-and-more";
-    let h = b64::encode(json!({"alg": "HS256", "typ": "JWT", "kid": "k"}).to_string());
-    let input = format!("{h}.{}", b64::encode(claims().to_string()));
+    let token = Signer::hmac("k", secret.as_bytes()).token(json!({"typ": "JWT"}), claims());
+    let (input, tag) = token.rsplit_once('.').unwrap();
+    let tag = b64::decode(tag).unwrap();
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
-    let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
-    let token = format!("{input}.{}", b64::encode(tag.as_ref()));
     let policy = Policy::from_json(&json!({
         "issuer": "https://acme.auth0.com/", "audiences": ["https://api.acme.com/"],
         "allowed_algs": ["HS256"], "required_claims": ["sub", "scope"], "max_ttl_seconds": 86400,
@@ -161,7 +129,7 @@ fn overhead(c: &mut Criterion) {
     let keys = policy.inline_keys().unwrap().clone();
     assert!(validate(&token, &keys, &policy, NOW).valid);
     c.bench_function("HS256/bare_verify", |b| {
-        b.iter(|| aws_lc_rs::hmac::verify(&key, black_box(input.as_bytes()), tag.as_ref()).is_ok())
+        b.iter(|| aws_lc_rs::hmac::verify(&key, black_box(input.as_bytes()), &tag).is_ok())
     });
     c.bench_function("HS256/validate", |b| {
         b.iter(|| validate(black_box(&token), &keys, &policy, NOW).valid)

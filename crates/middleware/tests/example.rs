@@ -6,11 +6,10 @@
 #[path = "../examples/api.rs"]
 mod example;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
 use jwtshield_core::{Policy, b64};
 use jwtshield_jwks::{Config, GuardConfig, KeySets};
 use jwtshield_middleware::{JwtAuth, claim_equals, claim_includes};
+use jwtshield_testkit::{Signer, jwks};
 use serde_json::{Value, json};
 
 fn now() -> i64 {
@@ -21,7 +20,7 @@ fn now() -> i64 {
 }
 
 struct Fixture {
-    key: EcdsaKeyPair,
+    key: Signer,
     iss: String,
     url: String,
     client: reqwest::Client,
@@ -29,9 +28,8 @@ struct Fixture {
 
 impl Fixture {
     async fn start(alg: &str) -> Fixture {
-        let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-        let p = key.public_key().as_ref().to_vec();
-        let jwks = json!({"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":b64::encode(&p[1..33]),"y":b64::encode(&p[33..])}]});
+        let key = Signer::ec("P-256", "k");
+        let jwks = jwks(&[&key]);
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let iss = format!("http://{}/", l.local_addr().unwrap());
         let idp = axum::Router::new().route(
@@ -79,16 +77,7 @@ impl Fixture {
     }
 
     fn token(&self, claims: Value) -> String {
-        let input = format!(
-            "{}.{}",
-            b64::encode(json!({"alg":"ES256","kid":"k"}).to_string()),
-            b64::encode(claims.to_string())
-        );
-        let sig = self
-            .key
-            .sign(&SystemRandom::new(), input.as_bytes())
-            .unwrap();
-        format!("{input}.{}", b64::encode(sig.as_ref()))
+        self.key.token(json!({}), claims)
     }
 
     fn claims(&self, extra: Value) -> Value {
@@ -219,21 +208,9 @@ async fn unreachable_keys_are_503() {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-    let input = format!(
-        "{}.{}",
-        b64::encode(r#"{"alg":"ES256","kid":"k"}"#),
-        b64::encode(
-            json!({"iss": format!("http://{dead}/"), "aud": "a", "exp": now() + 60}).to_string()
-        )
-    );
-    let token = format!(
-        "{input}.{}",
-        b64::encode(
-            key.sign(&SystemRandom::new(), input.as_bytes())
-                .unwrap()
-                .as_ref()
-        )
+    let token = Signer::ec("P-256", "k").token(
+        json!({}),
+        json!({"iss": format!("http://{dead}/"), "aud": "a", "exp": now() + 60}),
     );
     let r = reqwest::Client::new()
         .get(format!("{url}/api/private"))

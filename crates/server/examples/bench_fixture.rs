@@ -3,20 +3,15 @@
 //! Usage: `bench_fixture OUT_DIR ISSUER_URL`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair};
-use jwtshield_core::b64;
-use pkcs1::der::Decode;
+use jwtshield_testkit::Signer;
 use serde_json::json;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let out = std::path::PathBuf::from(args.next().expect("OUT_DIR"));
     let issuer = args.next().expect("ISSUER_URL");
-    let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-    let pk = pkcs1::RsaPublicKeyRef::from_der(key.public_key().as_ref()).unwrap();
-    let jwks = json!({"keys": [{"kty": "RSA", "kid": "bench-1", "use": "sig", "alg": "RS256",
-        "n": b64::encode(pk.modulus.as_bytes()), "e": b64::encode(pk.public_exponent.as_bytes())}]});
+    let key = Signer::rsa("bench-1");
+    let jwks = json!({ "keys": [key.jwk_pinned()] });
     std::fs::create_dir_all(out.join(".well-known")).unwrap();
     std::fs::write(out.join(".well-known/jwks.json"), jwks.to_string()).unwrap();
     let profiles = json!({"bench": {
@@ -33,20 +28,7 @@ fn main() {
         "aud": ["https://api.acme.com/", format!("{issuer}userinfo")], "iat": now, "exp": now + 86400,
         "scope": "openid profile email read:messages", "azp": "ZmGLeMYsUQpvlpHeSbbv3xqW2lT0dY3K",
         "permissions": ["read:messages"]});
-    let input = format!(
-        "{}.{}",
-        b64::encode(json!({"alg": "RS256", "typ": "JWT", "kid": "bench-1"}).to_string()),
-        b64::encode(claims.to_string())
-    );
-    let mut sig = vec![0; key.public_modulus_len()];
-    key.sign(
-        &signature::RSA_PKCS1_SHA256,
-        &SystemRandom::new(),
-        input.as_bytes(),
-        &mut sig,
-    )
-    .unwrap();
-    let token = format!("{input}.{}", b64::encode(sig));
+    let token = key.token(json!({"typ": "JWT"}), claims);
     std::fs::write(out.join("token.txt"), &token).unwrap();
     std::fs::write(
         out.join("body.json"),

@@ -6,11 +6,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
-use jwtshield_core::b64;
 use jwtshield_server::config::LogFormat;
 use jwtshield_server::{AppState, ServerConfig};
+use jwtshield_testkit::Signer;
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
@@ -34,19 +32,8 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
     }
 }
 
-fn token(key: &EcdsaKeyPair, claims: serde_json::Value) -> String {
-    let input = format!(
-        "{}.{}",
-        b64::encode(json!({"alg":"ES256","kid":"k"}).to_string()),
-        b64::encode(claims.to_string())
-    );
-    let sig = key.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
-    format!("{input}.{}", b64::encode(sig.as_ref()))
-}
-
-async fn exercise(key: &EcdsaKeyPair) -> Vec<String> {
-    let p = key.public_key().as_ref();
-    let jwks = json!({"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":b64::encode(&p[1..33]),"y":b64::encode(&p[33..])}]});
+async fn exercise(key: &Signer) -> Vec<String> {
+    let jwks = jwtshield_testkit::jwks(&[key]);
     // a JWKS server, and the service with a profile for it and one for a dead issuer
     let app = axum::Router::new().route(
         "/.well-known/jwks.json",
@@ -74,11 +61,14 @@ async fn exercise(key: &EcdsaKeyPair) -> Vec<String> {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let good = token(
-        key,
+    let good = key.token(
+        json!({}),
         json!({"iss": iss, "aud": "api", "sub": "u", "exp": now + 600}),
     );
-    let expired = token(key, json!({"iss": iss, "aud": "other", "exp": now - 600}));
+    let expired = key.token(
+        json!({}),
+        json!({"iss": iss, "aud": "other", "exp": now - 600}),
+    );
     let forged = format!("{}x", &good[..good.len() - 2]);
     let client = reqwest::Client::new();
     for t in [&good, &expired, &forged] {
@@ -122,7 +112,7 @@ async fn exercise(key: &EcdsaKeyPair) -> Vec<String> {
 
 #[test]
 fn no_token_or_token_segment_is_ever_logged_at_trace() {
-    let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+    let key = Signer::ec("P-256", "k");
     for format in [LogFormat::Text, LogFormat::Json] {
         let capture = Capture::default();
         let subscriber = jwtshield_server::telemetry::subscriber(

@@ -1,33 +1,26 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
-use jwtshield_core::b64;
+use jwtshield_testkit::Signer;
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_700_000_000;
 
 struct Fixture {
     dir: tempfile::TempDir,
-    key: Ed25519KeyPair,
+    key: Signer,
 }
 
 impl Fixture {
     fn new() -> Fixture {
         Fixture {
             dir: tempfile::tempdir().unwrap(),
-            key: Ed25519KeyPair::generate().unwrap(),
+            key: Signer::ed("ed-1"),
         }
     }
 
     fn token(&self, claims: Value) -> String {
-        let input = format!(
-            "{}.{}",
-            b64::encode(json!({"alg":"EdDSA","kid":"ed-1"}).to_string()),
-            b64::encode(claims.to_string())
-        );
-        let sig = self.key.sign(input.as_bytes());
-        format!("{input}.{}", b64::encode(sig.as_ref()))
+        self.key.token(json!({}), claims)
     }
 
     fn good(&self) -> String {
@@ -35,7 +28,7 @@ impl Fixture {
     }
 
     fn jwks(&self) -> Value {
-        json!({"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed-1","x": b64::encode(self.key.public_key().as_ref())}]})
+        jwtshield_testkit::jwks(&[&self.key])
     }
 
     fn write(&self, name: &str, v: &Value) -> String {

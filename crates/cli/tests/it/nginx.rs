@@ -5,9 +5,8 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
 use jwtshield_core::b64;
+use jwtshield_testkit::{Signer, jwks};
 
 use crate::support::spawn_http;
 use serde_json::{Value, json};
@@ -80,10 +79,8 @@ fn wait_for(port: u16, path: &str) {
 fn nginx_auth_request_in_front_of_an_upstream() {
     let nginx = nginx_binary();
     // the identity provider's keys
-    let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-    let p = key.public_key().as_ref().to_vec();
-    let jwks = json!({"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":b64::encode(&p[1..33]),"y":b64::encode(&p[33..])}]});
-    let iss = crate::support::idp(jwks);
+    let key = Signer::ec("P-256", "k");
+    let iss = crate::support::idp(jwks(&[&key]));
     // the upstream echoes what nginx forwarded
     let upstream = spawn_http(axum::Router::new().fallback(|headers: axum::http::HeaderMap, uri: axum::http::Uri| async move {
         let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
@@ -199,15 +196,6 @@ http {{
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let sign = |header: Value, claims: Value| {
-        let input = format!(
-            "{}.{}",
-            b64::encode(header.to_string()),
-            b64::encode(claims.to_string())
-        );
-        let sig = key.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
-        format!("{input}.{}", b64::encode(sig.as_ref()))
-    };
     let claims = |extra: Value| {
         let mut c = json!({"iss": iss, "sub": "auth0|u1", "aud": "https://api.acme.com/", "exp": now + 600, "scope": "openid read:messages"});
         for (k, v) in extra.as_object().unwrap() {
@@ -215,7 +203,7 @@ http {{
         }
         c
     };
-    let good = sign(json!({"alg":"ES256","kid":"k"}), claims(json!({})));
+    let good = key.token(json!({"alg":"ES256","kid":"k"}), claims(json!({})));
     let bearer = |t: &str| format!("Bearer {t}");
 
     // valid: reaches the upstream with the subject forwarded (a client-sent one is replaced)
@@ -234,11 +222,11 @@ http {{
     assert_eq!(v["path"], "/api/private");
 
     // expired, wrong audience, alg none, tampered: 401 with the RFC 6750 challenge
-    let expired = sign(
+    let expired = key.token(
         json!({"alg":"ES256","kid":"k"}),
         claims(json!({"exp": now - 3600})),
     );
-    let wrong_aud = sign(
+    let wrong_aud = key.token(
         json!({"alg":"ES256","kid":"k"}),
         claims(json!({"aud": "https://other.example/"})),
     );
@@ -276,7 +264,7 @@ http {{
         head.contains("error=\"insufficient_scope\"") && head.contains("scope=\"admin:read\""),
         "{head}"
     );
-    let admin = sign(
+    let admin = key.token(
         json!({"alg":"ES256","kid":"k"}),
         claims(json!({"scope": "admin:read"})),
     );

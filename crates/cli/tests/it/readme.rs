@@ -5,9 +5,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair};
-use jwtshield_core::b64;
+use jwtshield_testkit::{Signer, jwks};
 use serde_json::{Value, json};
 
 /// The indented code blocks of the quickstart section.
@@ -53,36 +51,14 @@ fn sh(script: &str, env: &[(&str, &str)]) -> (bool, String) {
 #[test]
 fn the_seed_curl_commands_work_as_written() {
     // a local JWKS server for the "tenant"
-    let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-    let pk = {
-        use pkcs1::der::Decode;
-        let p = pkcs1::RsaPublicKeyRef::from_der(key.public_key().as_ref()).unwrap();
-        (
-            b64::encode(p.modulus.as_bytes()),
-            b64::encode(p.public_exponent.as_bytes()),
-        )
-    };
-    let jwks = json!({"keys": [{"kty": "RSA", "kid": "k", "n": pk.0, "e": pk.1}]});
-    let tenant = crate::support::idp(jwks);
+    let key = Signer::rsa("k");
+    let tenant = crate::support::idp(jwks(&[&key]));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let claims = json!({"iss": tenant, "sub": "auth0|u1", "aud": "https://api.acme.com/", "scope": "read:messages", "iat": now, "exp": now + 600});
-    let input = format!(
-        "{}.{}",
-        b64::encode(json!({"alg":"RS256","kid":"k"}).to_string()),
-        b64::encode(claims.to_string())
-    );
-    let mut sig = vec![0; key.public_modulus_len()];
-    key.sign(
-        &signature::RSA_PKCS1_SHA256,
-        &SystemRandom::new(),
-        input.as_bytes(),
-        &mut sig,
-    )
-    .unwrap();
-    let token = format!("{input}.{}", b64::encode(sig));
+    let token = key.token(json!({}), claims);
 
     let blocks = quickstart_blocks();
     let local = |s: &str| s.replace("https://acme.auth0.com/", &tenant);

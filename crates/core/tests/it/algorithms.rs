@@ -47,10 +47,7 @@ fn short_hmac_secret_is_refused_per_algorithm() {
     // 32 bytes: enough for HS256, not for HS384 (RFC 7518 §3.2)
     let secret = "0123456789abcdef0123456789abcdef";
     let p = policy(json!({"allowed_algs": ["HS256", "HS384"], "jwks": null, "secret": secret}));
-    let signer = crate::support::Signer {
-        kid: "x",
-        material: Material::Hmac(secret.as_bytes().to_vec()),
-    };
+    let signer = Signer::hmac("x", secret.as_bytes());
     assert!(check(&signer.token(json!({"alg":"HS256"}), claims(json!({}))), &p).valid);
     let r = check(&signer.token(json!({"alg":"HS384"}), claims(json!({}))), &p);
     assert_eq!(codes(&r), ["KEY_REJECTED"]);
@@ -80,14 +77,10 @@ fn pem_public_keys_of_each_type() {
 
 #[test]
 fn pkcs1_rsa_public_key_pem_is_accepted() {
-    use aws_lc_rs::signature::KeyPair;
-    let Material::Rsa(kp) = &rsa().material else {
-        unreachable!()
-    };
     let pem = spki::der::pem::encode_string(
         "RSA PUBLIC KEY",
         spki::der::pem::LineEnding::LF,
-        kp.public_key().as_ref(),
+        &rsa().public_key(),
     )
     .unwrap();
     let p = policy(json!({"jwks": null, "public_key": pem}));

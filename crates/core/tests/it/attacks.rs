@@ -391,10 +391,7 @@ fn jv38_weak_hmac_secret() {
         "0123456789abcdef0123456789abcde",
     ] {
         let p = policy(json!({"allowed_algs": ["HS256"], "jwks": null, "secret": secret}));
-        let signer = Signer {
-            kid: "x",
-            material: Material::Hmac(secret.as_bytes().to_vec()),
-        };
+        let signer = Signer::hmac("x", secret.as_bytes());
         assert_rejected_by(&signer.good(json!({})), &p, "KEY_REJECTED", "signature");
     }
 }

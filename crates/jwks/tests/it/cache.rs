@@ -33,22 +33,18 @@ async fn eventually(mut f: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_is_picked_up_with_exactly_one_fetch_under_50_concurrent_requests() {
-    let old = Signer::new("key-2025");
-    let new = Signer::new("key-2026");
-    let server = JwksServer::start(Mode::Serve {
-        jwks: jwks(&[&old]),
-        cache_control: Some("max-age=3600".into()),
-    })
-    .await;
+    let old = es256("key-2025");
+    let new = es256("key-2026");
+    let server = JwksServer::serving(jwks(&[&old]), Some("max-age=3600")).await;
     let sets = KeySets::new(cfg()).unwrap();
-    let p = policy(&server.issuer(), Some(&server.url()));
+    let p = server.policy();
     let first = sets.keys_for(&p, Some("key-2025")).await;
     assert_eq!(first.kids(), ["key-2025"]);
     assert_eq!(server.hits(), 1);
 
     // the issuer rotates at 02:00: new tokens carry the new kid
     server.serve(jwks(&[&old, &new]), Some("max-age=3600"));
-    let token = new.token(&server.issuer());
+    let token = token(&new, &server.issuer());
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let (sets, p, token) = (sets.clone(), p.clone(), token.clone());
@@ -74,14 +70,10 @@ async fn rotation_is_picked_up_with_exactly_one_fetch_under_50_concurrent_reques
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_300_random_kids_costs_at_most_one_fetch() {
-    let k = Signer::new("real");
-    let server = JwksServer::start(Mode::Serve {
-        jwks: jwks(&[&k]),
-        cache_control: None,
-    })
-    .await;
+    let k = es256("real");
+    let server = JwksServer::serving(jwks(&[&k]), None).await;
     let sets = KeySets::new(cfg()).unwrap();
-    let p = policy(&server.issuer(), Some(&server.url()));
+    let p = server.policy();
     sets.keys_for(&p, Some("real")).await;
     let before = server.hits();
     // concurrent half, then sequential half
@@ -105,7 +97,7 @@ async fn a_flood_of_300_random_kids_costs_at_most_one_fetch() {
     assert!(spent <= 1, "{spent} fetches for 300 unknown kids");
     // and the flood did not stop the real kid from validating
     let r = validate(
-        &k.token(&server.issuer()),
+        &token(&k, &server.issuer()),
         &sets.keys_for(&p, Some("real")).await,
         &p,
         NOW,
@@ -116,15 +108,11 @@ async fn a_flood_of_300_random_kids_costs_at_most_one_fetch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_published_right_after_a_routine_fetch_is_picked_up_at_once() {
     // the cooldown counts from the last unknown-kid refresh, not from routine fetches
-    let a = Signer::new("a");
-    let b = Signer::new("b");
-    let server = JwksServer::start(Mode::Serve {
-        jwks: jwks(&[&a]),
-        cache_control: None,
-    })
-    .await;
+    let a = es256("a");
+    let b = es256("b");
+    let server = JwksServer::serving(jwks(&[&a]), None).await;
     let sets = KeySets::new(cfg()).unwrap();
-    let p = policy(&server.issuer(), Some(&server.url()));
+    let p = server.policy();
     sets.keys_for(&p, Some("a")).await;
     server.serve(jwks(&[&a, &b]), None);
     let keys = sets.keys_for(&p, Some("b")).await;
@@ -137,12 +125,8 @@ async fn a_key_published_right_after_a_routine_fetch_is_picked_up_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_age_is_honoured_and_clamped_both_ways() {
-    let k = Signer::new("k");
-    let server = JwksServer::start(Mode::Serve {
-        jwks: jwks(&[&k]),
-        cache_control: None,
-    })
-    .await;
+    let k = es256("k");
+    let server = JwksServer::serving(jwks(&[&k]), None).await;
     let cases = [
         (Some("public, max-age=120, must-revalidate"), 120),
         (Some("max-age=5"), 60),
@@ -160,8 +144,7 @@ async fn max_age_is_honoured_and_clamped_both_ways() {
             ..Config::default()
         })
         .unwrap();
-        sets.keys_for(&policy(&server.issuer(), Some(&server.url())), None)
-            .await;
+        sets.keys_for(&server.policy(), None).await;
         let st = &sets.status()[0];
         assert_eq!(st.ttl_seconds, Some(want), "{cc:?}");
         assert!(st.expires_at > st.fetched_at);
@@ -170,7 +153,7 @@ async fn max_age_is_honoured_and_clamped_both_ways() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cold_set_that_is_down_hanging_garbage_or_huge_is_jwks_unreachable() {
-    let k = Signer::new("k");
+    let k = es256("k");
     let cases = [
         (Mode::Status(503), "HTTP 503"),
         (Mode::Hang, "timed out"),
@@ -187,8 +170,8 @@ async fn a_cold_set_that_is_down_hanging_garbage_or_huge_is_jwks_unreachable() {
     for (mode, needle) in cases {
         let server = JwksServer::start(mode).await;
         let sets = KeySets::new(cfg()).unwrap();
-        let p = policy(&server.issuer(), Some(&server.url()));
-        let token = k.token(&server.issuer());
+        let p = server.policy();
+        let token = token(&k, &server.issuer());
         let keys = tokio::time::timeout(Duration::from_secs(10), sets.keys_for_token(&p, &token))
             .await
             .expect("a hanging JWKS never holds a request past the fetch timeout");
@@ -212,11 +195,11 @@ async fn a_cold_set_that_is_down_hanging_garbage_or_huge_is_jwks_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwks_that_is_down_is_not_hammered() {
-    let k = Signer::new("k");
+    let k = es256("k");
     let server = JwksServer::start(Mode::Status(503)).await;
     let sets = KeySets::new(cfg()).unwrap();
-    let p = policy(&server.issuer(), Some(&server.url()));
-    let token = k.token(&server.issuer());
+    let p = server.policy();
+    let token = token(&k, &server.issuer());
     // 100 requests (20 of them concurrent) for a cold set whose JWKS answers 503
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -251,19 +234,15 @@ async fn a_jwks_that_is_down_is_not_hammered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_or_garbage_refresh_keeps_the_old_keys() {
-    let k = Signer::new("k");
-    let server = JwksServer::start(Mode::Serve {
-        jwks: jwks(&[&k]),
-        cache_control: None,
-    })
-    .await;
+    let k = es256("k");
+    let server = JwksServer::serving(jwks(&[&k]), None).await;
     let sets = KeySets::new(Config {
         cooldown: Duration::ZERO,
         ..cfg()
     })
     .unwrap();
-    let p = policy(&server.issuer(), Some(&server.url()));
-    let token = k.token(&server.issuer());
+    let p = server.policy();
+    let token = token(&k, &server.issuer());
     assert!(validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW).valid);
     for (i, mode) in [
         Mode::Status(503),
@@ -290,12 +269,8 @@ async fn a_failed_or_garbage_refresh_keeps_the_old_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_window_then_unreachable() {
-    let k = Signer::new("k");
-    let server = JwksServer::start(Mode::Serve {
-        jwks: jwks(&[&k]),
-        cache_control: Some("max-age=1".into()),
-    })
-    .await;
+    let k = es256("k");
+    let server = JwksServer::serving(jwks(&[&k]), Some("max-age=1")).await;
     let sets = KeySets::new(Config {
         min_ttl: Duration::from_secs(1),
         stale_window: Duration::from_secs(2),
@@ -303,8 +278,8 @@ async fn stale_window_then_unreachable() {
         ..cfg()
     })
     .unwrap();
-    let p = policy(&server.issuer(), Some(&server.url()));
-    let token = k.token(&server.issuer());
+    let p = server.policy();
+    let token = token(&k, &server.issuer());
     assert!(validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW).valid);
     server.set(Mode::Status(503));
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -340,15 +315,11 @@ async fn stale_window_then_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_finds_the_keys_and_a_mismatched_issuer_is_refused() {
-    let k = Signer::new("k");
-    let server = JwksServer::start(Mode::Serve {
-        jwks: jwks(&[&k]),
-        cache_control: None,
-    })
-    .await;
+    let k = es256("k");
+    let server = JwksServer::serving(jwks(&[&k]), None).await;
     let sets = KeySets::new(cfg()).unwrap();
     let iss = server.issuer();
-    let token = k.token(&iss);
+    let token = token(&k, &iss);
     // no discovery document: Auth0's layout, .well-known/jwks.json
     let p = policy(&iss, None);
     assert!(validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW).valid);
@@ -376,7 +347,7 @@ async fn discovery_finds_the_keys_and_a_mismatched_issuer_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_that_cannot_verify_are_skipped_and_explained_in_status() {
-    let k = Signer::new("good");
+    let k = es256("good");
     let mut set = jwks(&[&k]);
     set["keys"].as_array_mut().unwrap().extend([
         json!({"kty":"RSA","kid":"weak","n":jwtshield_core::b64::encode([0xc3u8; 128]),"e":"AQAB"}),
@@ -384,13 +355,9 @@ async fn keys_that_cannot_verify_are_skipped_and_explained_in_status() {
         json!({"kty":"EC","kid":"enc","crv":"P-256","use":"enc","key_ops":["verify"],"x":"AA","y":"AA"}),
         json!({"kty":"XYZ","kid":"odd"}),
     ]);
-    let server = JwksServer::start(Mode::Serve {
-        jwks: set,
-        cache_control: None,
-    })
-    .await;
+    let server = JwksServer::serving(set, None).await;
     let sets = KeySets::new(cfg()).unwrap();
-    let p = policy(&server.issuer(), Some(&server.url()));
+    let p = server.policy();
     let keys = sets.keys_for(&p, Some("good")).await;
     assert_eq!(keys.kids(), ["good"]);
     let st = &sets.status()[0];
@@ -405,7 +372,7 @@ async fn keys_that_cannot_verify_are_skipped_and_explained_in_status() {
     assert!(skipped[3].1.contains("unsupported key type"));
     // a token naming a skipped key is told why
     let r = validate(
-        &Signer::new("weak").token(&server.issuer()),
+        &token(&es256("weak"), &server.issuer()),
         &sets.keys_for(&p, Some("weak")).await,
         &p,
         NOW,
@@ -416,22 +383,15 @@ async fn keys_that_cannot_verify_are_skipped_and_explained_in_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_issuer_never_slows_another() {
-    let k = Signer::new("k");
+    let k = es256("k");
     let slow = JwksServer::start(Mode::Hang).await;
-    let fast = JwksServer::start(Mode::Serve {
-        jwks: jwks(&[&k]),
-        cache_control: None,
-    })
-    .await;
+    let fast = JwksServer::serving(jwks(&[&k]), None).await;
     let sets = KeySets::new(Config {
         fetch_timeout: Duration::from_secs(5),
         ..cfg()
     })
     .unwrap();
-    let (ps, pf) = (
-        policy(&slow.issuer(), Some(&slow.url())),
-        policy(&fast.issuer(), Some(&fast.url())),
-    );
+    let (ps, pf) = (slow.policy(), fast.policy());
     let s2 = sets.clone();
     let slow_req = tokio::spawn(async move { s2.keys_for(&ps, None).await });
     eventually(|| slow.hits() == 1).await;
@@ -447,12 +407,8 @@ async fn a_slow_issuer_never_slows_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sets_in_use_and_profile_sets_are_refreshed_before_they_expire() {
-    let k = Signer::new("k");
-    let server = JwksServer::start(Mode::Serve {
-        jwks: jwks(&[&k]),
-        cache_control: Some("max-age=1".into()),
-    })
-    .await;
+    let k = es256("k");
+    let server = JwksServer::serving(jwks(&[&k]), Some("max-age=1")).await;
     let sets = KeySets::new(Config {
         min_ttl: Duration::from_secs(1),
         cooldown: Duration::from_millis(100),
@@ -462,7 +418,7 @@ async fn sets_in_use_and_profile_sets_are_refreshed_before_they_expire() {
     })
     .unwrap();
     let refresher = sets.spawn_refresher();
-    let p = policy(&server.issuer(), Some(&server.url()));
+    let p = server.policy();
     // kept warm from start: fetched without any request
     sets.keep_warm(&p);
     eventually(|| server.hits() >= 1).await;

@@ -5,14 +5,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use jwtshield_core::{CompiledPolicy, Policy, b64};
+use jwtshield_core::{CompiledPolicy, Policy};
 use serde_json::{Value, json};
 
 pub const NOW: i64 = 1_700_000_000;
@@ -62,6 +60,20 @@ impl JwksServer {
             axum::serve(listener, app).await.unwrap();
         });
         JwksServer { addr, state }
+    }
+
+    /// A server serving `jwks` with this `Cache-Control` (none: no header).
+    pub async fn serving(jwks: Value, cache_control: Option<&str>) -> JwksServer {
+        JwksServer::start(Mode::Serve {
+            jwks,
+            cache_control: cache_control.map(str::to_owned),
+        })
+        .await
+    }
+
+    /// The test [`policy`] for this server's issuer, with its JWKS URL.
+    pub fn policy(&self) -> CompiledPolicy {
+        policy(&self.issuer(), Some(&self.url()))
     }
 
     pub fn url(&self) -> String {
@@ -154,44 +166,19 @@ impl Tripwire {
     }
 }
 
-/// An ES256 signing key with its public JWK.
-pub struct Signer {
-    pub kid: String,
-    key: EcdsaKeyPair,
+pub use jwtshield_testkit::{Signer, jwks};
+
+/// An ES256 key (P-256), the algorithm [`policy`] allows.
+pub fn es256(kid: &str) -> Signer {
+    Signer::ec("P-256", kid)
 }
 
-impl Signer {
-    pub fn new(kid: &str) -> Signer {
-        Signer {
-            kid: kid.to_owned(),
-            key: EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap(),
-        }
-    }
-
-    pub fn jwk(&self) -> Value {
-        let p = self.key.public_key().as_ref();
-        json!({"kty":"EC","crv":"P-256","kid":self.kid,"use":"sig","x":b64::encode(&p[1..33]),"y":b64::encode(&p[33..])})
-    }
-
-    pub fn token(&self, iss: &str) -> String {
-        let input = format!(
-            "{}.{}",
-            b64::encode(json!({"alg":"ES256","kid":self.kid}).to_string()),
-            b64::encode(
-                json!({"iss":iss,"aud":"https://api.acme.com/","sub":"u","exp":NOW+3600})
-                    .to_string()
-            )
-        );
-        let sig = self
-            .key
-            .sign(&SystemRandom::new(), input.as_bytes())
-            .unwrap();
-        format!("{input}.{}", b64::encode(sig.as_ref()))
-    }
-}
-
-pub fn jwks(signers: &[&Signer]) -> Value {
-    json!({"keys": signers.iter().map(|s| s.jwk()).collect::<Vec<_>>()})
+/// A token [`policy`] accepts at [`NOW`], from `iss`, signed by `signer`.
+pub fn token(signer: &Signer, iss: &str) -> String {
+    signer.token(
+        json!({}),
+        json!({"iss":iss,"aud":"https://api.acme.com/","sub":"u","exp":NOW+3600}),
+    )
 }
 
 pub fn policy(issuer: &str, jwks_uri: Option<&str>) -> CompiledPolicy {

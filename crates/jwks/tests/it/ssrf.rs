@@ -24,7 +24,7 @@ fn guarded(guard: GuardConfig) -> KeySets {
 async fn loopback_and_private_targets_are_refused_without_a_connection() {
     let trip = Tripwire::start().await;
     let port = trip.addr.port();
-    let k = Signer::new("k");
+    let k = es256("k");
     let urls = [
         format!("https://127.0.0.1:{port}/jwks.json"),
         format!("http://127.0.0.1:{port}/jwks.json"),
@@ -46,7 +46,7 @@ async fn loopback_and_private_targets_are_refused_without_a_connection() {
         let sets = guarded(guard);
         for url in &urls {
             let p = policy("https://acme.auth0.com/", Some(url));
-            let token = k.token("https://acme.auth0.com/");
+            let token = token(&k, "https://acme.auth0.com/");
             let r = validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW);
             assert_eq!(codes(&r), ["JWKS_REFUSED"], "{url}");
             assert_eq!(r.findings[0].check.as_str(), "key_freshness");
@@ -56,7 +56,7 @@ async fn loopback_and_private_targets_are_refused_without_a_connection() {
     let sets = guarded(GuardConfig::default());
     let iss = format!("https://127.0.0.1:{port}/");
     let p = policy(&iss, None);
-    let r = validate(&k.token(&iss), &sets.keys_for(&p, None).await, &p, NOW);
+    let r = validate(&token(&k, &iss), &sets.keys_for(&p, None).await, &p, NOW);
     assert_eq!(codes(&r), ["JWKS_REFUSED"]);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
@@ -89,7 +89,7 @@ async fn a_redirect_to_loopback_is_refused_with_the_guard_on() {
         let p = policy("https://acme.auth0.com/", Some(&server.url()));
         let keys = sets.keys_for(&p, None).await;
         let r = validate(
-            &Signer::new("k").token("https://acme.auth0.com/"),
+            &token(&es256("k"), "https://acme.auth0.com/"),
             &keys,
             &p,
             NOW,
@@ -117,14 +117,10 @@ async fn a_redirect_to_loopback_is_refused_with_the_guard_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_insecure_flag_lifts_the_guard_for_development() {
-    let k = Signer::new("k");
-    let server = JwksServer::start(Mode::Serve {
-        jwks: jwks(&[&k]),
-        cache_control: None,
-    })
-    .await;
+    let k = es256("k");
+    let server = JwksServer::serving(jwks(&[&k]), None).await;
     let sets = guarded(GuardConfig::insecure());
-    let p = policy(&server.issuer(), Some(&server.url()));
-    let token = k.token(&server.issuer());
+    let p = server.policy();
+    let token = token(&k, &server.issuer());
     assert!(validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW).valid);
 }

@@ -8,10 +8,10 @@ use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_option_1_inline_policy() {
-    let jwks = jwks_server(rsa().jwks(), false).await;
+    let jwks = jwks_server(rsa_jwks(), false).await;
     let svc = Service::start(config(None)).await;
     let iss = jwks.issuer();
-    let token = rsa().token(claims(&iss));
+    let token = rsa_token(claims(&iss));
     // the seed's body, with nothing changed but the issuer (and the token)
     let body = json!({"token": token, "policy": seed_policy(&iss)});
     let (status, headers, v) = svc.post("/v1/validate/jwt", body.to_string()).await;
@@ -44,10 +44,10 @@ async fn seed_option_1_inline_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_option_2_issuer_profile() {
-    let jwks = jwks_server(rsa().jwks(), false).await;
+    let jwks = jwks_server(rsa_jwks(), false).await;
     let iss = jwks.issuer();
     let svc = Service::start(config(Some(json!({"acme-auth0": seed_policy(&iss)})))).await;
-    let token = rsa().token(claims(&iss));
+    let token = rsa_token(claims(&iss));
     let (status, _, v) = svc
         .post(
             "/v1/validate/jwt",
@@ -57,8 +57,7 @@ async fn seed_option_2_issuer_profile() {
     assert_eq!(status, 200);
     assert_eq!(v["valid"], true, "{v}");
     // an invalid token still gets 200 and every finding
-    let bad =
-        rsa().token(json!({"iss": iss.trim_end_matches('/'), "aud": "x", "exp": now() - 7200}));
+    let bad = rsa_token(json!({"iss": iss.trim_end_matches('/'), "aud": "x", "exp": now() - 7200}));
     let (status, _, v) = svc
         .post(
             "/v1/validate/jwt",
@@ -131,7 +130,10 @@ async fn seed_option_3_preset() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_token_gets_200_with_a_verdict() {
-    let svc = Service::start(config(Some(json!({"p": {"issuer": "https://acme.auth0.com/", "audiences": ["a"], "jwks": rsa().jwks()}})))).await;
+    let svc = Service::start(config(Some(
+        json!({"p": {"issuer": "https://acme.auth0.com/", "audiences": ["a"], "jwks": rsa_jwks()}}),
+    )))
+    .await;
     for (token, code) in [
         ("", "TOKEN_EMPTY"),
         ("garbage", "TOKEN_OPAQUE"),
@@ -244,7 +246,7 @@ async fn overload_and_timeouts_answer_503_quickly() {
     let mut cfg = config(None);
     cfg.max_concurrent_requests = 1;
     let svc = Service::start(cfg).await;
-    let token = rsa().token(claims(&iss));
+    let token = rsa_token(claims(&iss));
     let body = json!({"token": token, "policy": seed_policy(&iss)}).to_string();
     let c = svc.client.clone();
     let url = format!("{}/v1/validate/jwt", svc.url);
@@ -283,7 +285,7 @@ async fn an_unreachable_jwks_is_a_finding_never_a_500() {
         .local_addr()
         .unwrap();
     let iss = format!("http://{dead}/");
-    let token = rsa().token(claims(&iss));
+    let token = rsa_token(claims(&iss));
     let (status, _, v) = svc
         .post(
             "/v1/validate/jwt",
@@ -311,7 +313,7 @@ async fn an_unreachable_jwks_is_a_finding_never_a_500() {
 async fn inspect_decodes_without_verifying() {
     let svc = Service::start(config(None)).await;
     let token =
-        rsa().token(json!({"iss": "https://acme.auth0.com/", "exp": now() - 60, "nonce": "n"}));
+        rsa_token(json!({"iss": "https://acme.auth0.com/", "exp": now() - 60, "nonce": "n"}));
     let (status, headers, v) = svc
         .post("/v1/inspect/token", json!({"token": token}).to_string())
         .await;

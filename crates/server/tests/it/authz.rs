@@ -30,7 +30,7 @@ fn challenge(r: &reqwest::Response) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_answers() {
-    let jwks = jwks_server(rsa().jwks(), false).await;
+    let jwks = jwks_server(rsa_jwks(), false).await;
     let iss = jwks.issuer();
     let mut with_scope = seed_policy(&iss);
     with_scope["required_scopes"] = json!(["read:messages"]);
@@ -39,7 +39,7 @@ async fn gateway_answers() {
     )))
     .await;
     let get = reqwest::Method::GET;
-    let good = rsa().token(claims(&iss));
+    let good = rsa_token(claims(&iss));
 
     // valid: 200 with identity headers for the gateway
     let r = authz(
@@ -91,8 +91,10 @@ async fn gateway_answers() {
         assert!(challenge(&r).contains("error=\"invalid_request\""));
     }
     // bad tokens: 401 invalid_token naming the failed check
-    let expired = rsa().token(json!({"iss": iss, "sub": "s", "scope": "x", "aud": "https://api.acme.com/", "exp": now() - 3600}));
-    let wrong_aud = rsa().token(
+    let expired = rsa_token(
+        json!({"iss": iss, "sub": "s", "scope": "x", "aud": "https://api.acme.com/", "exp": now() - 3600}),
+    );
+    let wrong_aud = rsa_token(
         json!({"iss": iss, "sub": "s", "scope": "x", "aud": "https://other/", "exp": now() + 600}),
     );
     let none = format!(
@@ -138,7 +140,9 @@ async fn gateway_answers() {
         );
     }
     // scopes: the profile's, or extra ones asked by the gateway location
-    let no_scope = rsa().token(json!({"iss": iss, "sub": "s", "scope": "openid", "aud": "https://api.acme.com/", "exp": now() + 600}));
+    let no_scope = rsa_token(
+        json!({"iss": iss, "sub": "s", "scope": "openid", "aud": "https://api.acme.com/", "exp": now() + 600}),
+    );
     let r = authz(
         &svc,
         get.clone(),
@@ -200,7 +204,7 @@ async fn unreachable_keys_are_503_never_200() {
         .unwrap();
     let iss = format!("http://{dead}/");
     let svc = Service::start(config(Some(json!({"api": seed_policy(&iss)})))).await;
-    let token = rsa().token(claims(&iss));
+    let token = rsa_token(claims(&iss));
     let r = authz(
         &svc,
         reqwest::Method::GET,

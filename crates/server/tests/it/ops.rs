@@ -8,7 +8,7 @@ use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_status() {
-    let jwks = jwks_server(rsa().jwks(), false).await;
+    let jwks = jwks_server(rsa_jwks(), false).await;
     let iss = jwks.issuer();
     let svc = Service::start(config(Some(json!({"acme": seed_policy(&iss)})))).await;
     let (status, _, body) = svc.get("/healthz").await;
@@ -56,11 +56,13 @@ async fn health_readiness_and_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_validations_and_fetches() {
-    let jwks = jwks_server(rsa().jwks(), false).await;
+    let jwks = jwks_server(rsa_jwks(), false).await;
     let iss = jwks.issuer();
     let svc = Service::start(config(Some(json!({"acme": seed_policy(&iss)})))).await;
-    let good = rsa().token(claims(&iss));
-    let expired = rsa().token(json!({"iss": iss, "sub": "s", "scope": "x", "aud": "https://api.acme.com/", "exp": now() - 3600}));
+    let good = rsa_token(claims(&iss));
+    let expired = rsa_token(
+        json!({"iss": iss, "sub": "s", "scope": "x", "aud": "https://api.acme.com/", "exp": now() - 3600}),
+    );
     for t in [&good, &good, &expired] {
         svc.post(
             "/v1/validate/jwt",
@@ -173,8 +175,8 @@ async fn openapi_is_3_1_and_covers_every_route_and_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_match_their_documented_schemas() {
     // every field a real response carries is one the OpenAPI schema declares
-    let svc = Service::start(config(Some(json!({"p": {"issuer": "https://acme.auth0.com/", "audiences": ["https://api.acme.com/"], "jwks": rsa().jwks()}})))).await;
-    let token = rsa().token(claims("https://acme.auth0.com/"));
+    let svc = Service::start(config(Some(json!({"p": {"issuer": "https://acme.auth0.com/", "audiences": ["https://api.acme.com/"], "jwks": rsa_jwks()}})))).await;
+    let token = rsa_token(claims("https://acme.auth0.com/"));
     for t in [token.as_str(), "garbage", ""] {
         let (_, _, v) = svc
             .post(

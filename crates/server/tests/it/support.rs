@@ -5,12 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair};
 use axum::Router;
 use axum::routing::get;
-use jwtshield_core::b64;
 use jwtshield_server::{AppState, ServerConfig};
+use jwtshield_testkit::Signer;
 use serde_json::{Value, json};
 
 pub struct Service {
@@ -121,43 +119,20 @@ pub async fn jwks_server(jwks: Value, hang: bool) -> Jwks {
     Jwks { addr, hits }
 }
 
-/// An RS256 signer, created once per test binary (RSA key generation is slow).
-pub struct Rsa {
-    key: RsaKeyPair,
+/// The test RS256 key (`kid` k1), created once per test binary (RSA key generation is slow).
+pub fn rsa() -> &'static Signer {
+    static K: std::sync::OnceLock<Signer> = std::sync::OnceLock::new();
+    K.get_or_init(|| Signer::rsa("k1"))
 }
 
-pub fn rsa() -> &'static Rsa {
-    static K: std::sync::OnceLock<Rsa> = std::sync::OnceLock::new();
-    K.get_or_init(|| Rsa {
-        key: RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap(),
-    })
+/// What an Auth0 tenant publishes for [`rsa`]: `alg` pinned to RS256.
+pub fn rsa_jwks() -> Value {
+    json!({ "keys": [rsa().jwk_pinned()] })
 }
 
-impl Rsa {
-    pub fn jwks(&self) -> Value {
-        use pkcs1::der::Decode;
-        let pk = pkcs1::RsaPublicKeyRef::from_der(self.key.public_key().as_ref()).unwrap();
-        json!({"keys":[{"kty":"RSA","kid":"k1","use":"sig","alg":"RS256",
-            "n": b64::encode(pk.modulus.as_bytes()), "e": b64::encode(pk.public_exponent.as_bytes())}]})
-    }
-
-    pub fn token(&self, claims: Value) -> String {
-        let input = format!(
-            "{}.{}",
-            b64::encode(json!({"alg":"RS256","typ":"JWT","kid":"k1"}).to_string()),
-            b64::encode(claims.to_string())
-        );
-        let mut sig = vec![0; self.key.public_modulus_len()];
-        self.key
-            .sign(
-                &signature::RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                input.as_bytes(),
-                &mut sig,
-            )
-            .unwrap();
-        format!("{input}.{}", b64::encode(sig))
-    }
+/// An RS256 token from [`rsa`] with `typ: JWT`, as Auth0 writes it.
+pub fn rsa_token(claims: Value) -> String {
+    rsa().token(json!({"typ": "JWT"}), claims)
 }
 
 pub fn now() -> i64 {
