@@ -6,10 +6,10 @@
 #[path = "../examples/api.rs"]
 mod example;
 
-use jwtshield_core::{Policy, b64};
+use jwtshield_core::Policy;
 use jwtshield_jwks::{Config, GuardConfig, KeySets};
 use jwtshield_middleware::{JwtAuth, claim_equals, claim_includes};
-use jwtshield_testkit::{Signer, jwks};
+use jwtshield_testkit::{Signer, alg_none, jwks, tampered};
 use serde_json::{Value, json};
 
 fn now() -> i64 {
@@ -134,18 +134,8 @@ async fn the_example_protects_public_private_and_admin() {
     // expired, wrong audience, alg none, tampered: 401 invalid_token naming the check
     let expired = f.token(f.claims(json!({"exp": now() - 3600})));
     let wrong_aud = f.token(f.claims(json!({"aud": "https://other/"})));
-    let none = format!(
-        "{}.{}.",
-        b64::encode(r#"{"alg":"none"}"#),
-        good.split('.').nth(1).unwrap()
-    );
-    let p: Vec<&str> = good.split('.').collect();
-    let tampered = format!(
-        "{}.{}.{}",
-        p[0],
-        b64::encode(f.claims(json!({"sub": "auth0|admin"})).to_string()),
-        p[2]
-    );
+    let none = alg_none(&good);
+    let tampered = tampered(&good, &f.claims(json!({"sub": "auth0|admin"})));
     for (t, check) in [
         (expired, "expiry"),
         (wrong_aud, "audience"),

@@ -188,6 +188,19 @@ pub fn jwks(signers: &[&Signer]) -> Value {
     json!({"keys": signers.iter().map(|s| s.jwk()).collect::<Vec<_>>()})
 }
 
+/// `token` re-headed as `{"alg":"none"}` with an empty signature: the classic forgery.
+pub fn alg_none(token: &str) -> String {
+    let payload = token.split('.').nth(1).unwrap();
+    format!("{}.{payload}.", b64(r#"{"alg":"none"}"#))
+}
+
+/// `token` with its payload swapped for `claims`, header and signature kept: a tampered token.
+pub fn tampered(token: &str, claims: &Value) -> String {
+    let mut parts = token.split('.');
+    let (header, _, sig) = (parts.next().unwrap(), parts.next(), parts.next().unwrap());
+    format!("{header}.{}.{sig}", b64(claims.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +227,12 @@ mod tests {
         let t = k.token(json!({"alg": "HS512"}), json!({"a": 1}));
         let (input, sig) = t.rsplit_once('.').unwrap();
         assert_eq!(sig, b64(k.sign("HS512", input.as_bytes())));
+
+        let [h, p, s]: [&str; 3] = t.split('.').collect::<Vec<_>>().try_into().unwrap();
+        assert_eq!(alg_none(&t), format!("eyJhbGciOiJub25lIn0.{p}."));
+        assert_eq!(
+            tampered(&t, &json!({"a": 2})),
+            format!("{h}.{}.{s}", b64(r#"{"a":2}"#))
+        );
     }
 }

@@ -5,8 +5,7 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use jwtshield_core::b64;
-use jwtshield_testkit::{Signer, jwks};
+use jwtshield_testkit::{Signer, alg_none, jwks, tampered};
 
 use crate::support::spawn_http;
 use serde_json::{Value, json};
@@ -230,18 +229,8 @@ http {{
         json!({"alg":"ES256","kid":"k"}),
         claims(json!({"aud": "https://other.example/"})),
     );
-    let none = format!(
-        "{}.{}.",
-        b64::encode(r#"{"alg":"none"}"#),
-        good.split('.').nth(1).unwrap()
-    );
-    let parts: Vec<&str> = good.split('.').collect();
-    let tampered = format!(
-        "{}.{}.{}",
-        parts[0],
-        b64::encode(claims(json!({"sub": "auth0|admin"})).to_string()),
-        parts[2]
-    );
+    let none = alg_none(&good);
+    let tampered = tampered(&good, &claims(json!({"sub": "auth0|admin"})));
     for (t, check) in [
         (&expired, "expiry"),
         (&wrong_aud, "audience"),
