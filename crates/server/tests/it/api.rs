@@ -14,7 +14,7 @@ async fn seed_option_1_inline_policy() {
     let token = rsa_token(claims(&iss));
     // the seed's body, with nothing changed but the issuer (and the token)
     let body = json!({"token": token, "policy": seed_policy(&iss)});
-    let (status, headers, v) = svc.post("/v1/validate/jwt", body.to_string()).await;
+    let (status, headers, v) = svc.validate(body.clone()).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["cache-control"], "no-store");
@@ -34,11 +34,11 @@ async fn seed_option_1_inline_policy() {
     assert_eq!(v["claims"]["sub"], "auth0|u1");
     assert_eq!(jwks.hits(), 1);
     // a second token for the same issuer is served from the cache
-    let (_, _, v) = svc.post("/v1/validate/jwt", body.to_string()).await;
+    let (_, _, v) = svc.validate(body.clone()).await;
     assert_eq!(v["valid"], true);
     assert_eq!(jwks.hits(), 1);
     // the response never contains the token
-    let (_, _, v) = svc.post("/v1/validate/jwt", body.to_string()).await;
+    let (_, _, v) = svc.validate(body).await;
     assert!(!v.to_string().contains(&token));
 }
 
@@ -49,20 +49,14 @@ async fn seed_option_2_issuer_profile() {
     let svc = Service::start(config(Some(json!({"acme-auth0": seed_policy(&iss)})))).await;
     let token = rsa_token(claims(&iss));
     let (status, _, v) = svc
-        .post(
-            "/v1/validate/jwt",
-            json!({"token": token, "issuer_profile_id": "acme-auth0"}).to_string(),
-        )
+        .validate(json!({"token": token, "issuer_profile_id": "acme-auth0"}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(v["valid"], true, "{v}");
     // an invalid token still gets 200 and every finding
     let bad = rsa_token(json!({"iss": iss.trim_end_matches('/'), "aud": "x", "exp": now() - 7200}));
     let (status, _, v) = svc
-        .post(
-            "/v1/validate/jwt",
-            json!({"token": bad, "issuer_profile_id": "acme-auth0"}).to_string(),
-        )
+        .validate(json!({"token": bad, "issuer_profile_id": "acme-auth0"}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(v["valid"], false);
@@ -105,10 +99,7 @@ async fn seed_option_3_preset() {
     assert_eq!(policy["audiences"], json!(["https://api.acme.com/"]));
     // the filled preset is a policy the validate endpoint accepts as is
     let (status, _, v) = svc
-        .post(
-            "/v1/validate/jwt",
-            json!({"token": "x.y.z", "policy": policy}).to_string(),
-        )
+        .validate(json!({"token": "x.y.z", "policy": policy}))
         .await;
     assert_eq!(status, 200, "{v}");
     let (status, _, body) = svc.get("/v1/presets").await;
@@ -142,10 +133,7 @@ async fn any_token_gets_200_with_a_verdict() {
         ("\u{0}\u{1}.\u{2}.!", "BASE64_INVALID"),
     ] {
         let (status, _, v) = svc
-            .post(
-                "/v1/validate/jwt",
-                json!({"token": token, "issuer_profile_id": "p"}).to_string(),
-            )
+            .validate(json!({"token": token, "issuer_profile_id": "p"}))
             .await;
         assert_eq!(status, 200, "{token:?}");
         assert_eq!(v["valid"], false);
@@ -160,10 +148,7 @@ async fn any_token_gets_200_with_a_verdict() {
     }
     let huge = "a".repeat(40_000);
     let (status, _, v) = svc
-        .post(
-            "/v1/validate/jwt",
-            json!({"token": huge, "issuer_profile_id": "p"}).to_string(),
-        )
+        .validate(json!({"token": huge, "issuer_profile_id": "p"}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(v["findings"][0]["code"], "TOKEN_TOO_LARGE");
@@ -212,10 +197,7 @@ async fn bad_requests_are_problems_naming_the_field() {
     }
     // 404 lists the loaded profiles
     let (_, _, v) = svc
-        .post(
-            "/v1/validate/jwt",
-            json!({"token": "t", "issuer_profile_id": "nope"}).to_string(),
-        )
+        .validate(json!({"token": "t", "issuer_profile_id": "nope"}))
         .await;
     assert_eq!(v["extra"]["profiles"], json!(["acme"]));
     // 413 over the body limit (64 KiB)
@@ -287,10 +269,7 @@ async fn an_unreachable_jwks_is_a_finding_never_a_500() {
     let iss = format!("http://{dead}/");
     let token = rsa_token(claims(&iss));
     let (status, _, v) = svc
-        .post(
-            "/v1/validate/jwt",
-            json!({"token": token, "policy": seed_policy(&iss)}).to_string(),
-        )
+        .validate(json!({"token": token, "policy": seed_policy(&iss)}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(v["findings"][0]["code"], "JWKS_UNREACHABLE", "{v}");
@@ -300,10 +279,7 @@ async fn an_unreachable_jwks_is_a_finding_never_a_500() {
     cfg.jwks.guard = jwtshield_jwks::GuardConfig::default();
     let svc = Service::start(cfg).await;
     let (status, _, v) = svc
-        .post(
-            "/v1/validate/jwt",
-            json!({"token": token, "policy": seed_policy(&iss)}).to_string(),
-        )
+        .validate(json!({"token": token, "policy": seed_policy(&iss)}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(v["findings"][0]["code"], "JWKS_REFUSED", "{v}");

@@ -64,11 +64,8 @@ async fn metrics_count_requests_validations_and_fetches() {
         json!({"iss": iss, "sub": "s", "scope": "x", "aud": "https://api.acme.com/", "exp": now() - 3600}),
     );
     for t in [&good, &good, &expired] {
-        svc.post(
-            "/v1/validate/jwt",
-            json!({"token": t, "issuer_profile_id": "acme"}).to_string(),
-        )
-        .await;
+        svc.validate(json!({"token": t, "issuer_profile_id": "acme"}))
+            .await;
     }
     let (status, headers, text) = svc.get("/metrics").await;
     assert_eq!(status, 200);
@@ -179,17 +176,12 @@ async fn responses_match_their_documented_schemas() {
     let token = rsa_token(claims("https://acme.auth0.com/"));
     for t in [token.as_str(), "garbage", ""] {
         let (_, _, v) = svc
-            .post(
-                "/v1/validate/jwt",
-                json!({"token": t, "issuer_profile_id": "p"}).to_string(),
-            )
+            .validate(json!({"token": t, "issuer_profile_id": "p"}))
             .await;
         let _: jwtshield_server::schema::ValidationResult =
             serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"));
     }
-    let (_, _, v) = svc
-        .post("/v1/validate/jwt", json!({"token": "x"}).to_string())
-        .await;
+    let (_, _, v) = svc.validate(json!({"token": "x"})).await;
     for k in v.as_object().unwrap().keys() {
         assert!(
             ["type", "title", "status", "detail", "field", "extra"].contains(&k.as_str()),

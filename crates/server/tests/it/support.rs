@@ -56,6 +56,11 @@ impl Service {
         )
     }
 
+    /// `POST /v1/validate/jwt` with this JSON body.
+    pub async fn validate(&self, body: Value) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.post("/v1/validate/jwt", body.to_string()).await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
         let res = self
             .client
