@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use jwtshield_testkit::{Signer, alg_none, jwks, tampered};
 
-use crate::support::spawn_http;
+use crate::support::{free_port, spawn_http};
 use serde_json::{Value, json};
 
 fn nginx_binary() -> String {
@@ -17,14 +17,6 @@ fn nginx_binary() -> String {
         }
     }
     panic!("nginx is not installed: .ci/run installs it (apt-get install nginx)");
-}
-
-fn port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// GET with headers over a raw socket: (status, headers, body).
@@ -86,7 +78,7 @@ fn nginx_auth_request_in_front_of_an_upstream() {
         axum::Json(json!({"path": uri.path(), "subject": h("x-auth-subject"), "scopes": h("x-auth-scopes")}))
     }));
     // jwtshield
-    let jp = port();
+    let jp = free_port();
     let profiles = json!({"api": {"issuer": iss, "audiences": ["https://api.acme.com/"], "allowed_algs": ["ES256"], "required_claims": ["sub"]}}).to_string();
     let shield = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
         .args([
@@ -104,7 +96,7 @@ fn nginx_auth_request_in_front_of_an_upstream() {
     wait_for(jp, "/readyz");
     // nginx
     let dir = tempfile::tempdir().unwrap();
-    let np = port();
+    let np = free_port();
     let d = dir.path().display();
     let user = if Command::new("id")
         .arg("-u")

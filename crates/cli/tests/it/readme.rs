@@ -69,11 +69,7 @@ fn the_seed_curl_commands_work_as_written() {
         .nth(1)
         .expect("ISSUER_PROFILES_JSON in the first block")
         .to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
         .args([
             "serve",

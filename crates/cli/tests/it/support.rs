@@ -4,6 +4,15 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
+/// A port on 127.0.0.1 that was free a moment ago (for a process that binds it itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Serves `router` on 127.0.0.1 from a thread with its own runtime.
 pub fn spawn_http(router: axum::Router) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
