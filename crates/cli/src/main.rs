@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 use jwtshield_core::{CompiledPolicy, KeyOrigin, KeySet, Policy, presets};
@@ -143,12 +142,7 @@ fn main() -> ExitCode {
 }
 
 fn now_or(fixed: Option<i64>) -> i64 {
-    fixed.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
-    })
+    fixed.unwrap_or_else(jwtshield_jwks::unix_now)
 }
 
 fn read_token(arg: &str) -> Result<String, Fatal> {

@@ -101,6 +101,15 @@ impl Config {
     }
 }
 
+/// The wall clock in seconds since 1970 (0 before it): the `now` that the crates doing
+/// I/O pass to the pure core.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -28,7 +28,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
@@ -49,13 +48,6 @@ pub enum Outcome {
     Allowed(Box<Verified>, Box<Report>),
     /// Refused: what to answer, and the report when a token was validated.
     Denied(Decision, Option<Box<Report>>),
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// Checks the bearer token of `headers` against `policy`: the shared logic of the
@@ -92,7 +84,13 @@ pub async fn authorize(
         Err(d) => return Outcome::Denied(d, None),
     };
     let keys = keysets.keys_for_token(policy, token).await;
-    let report = jwtshield_core::validate_with_limits(token, &keys, policy, now(), limits);
+    let report = jwtshield_core::validate_with_limits(
+        token,
+        &keys,
+        policy,
+        jwtshield_jwks::unix_now(),
+        limits,
+    );
     let decision = gateway::decide(&report, &policy.policy().required_scopes, extra_scopes);
     if decision.status == 200 {
         match report.clone().into_verified() {

@@ -1,11 +1,12 @@
 //! `POST /v1/validate/jwt` and `POST /v1/inspect/token`.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
 use jwtshield_core::{CompiledPolicy, Policy};
+use jwtshield_jwks::unix_now;
 use serde_json::Value;
 
 use super::{json_no_store, only_fields, read_object, token_field};
@@ -13,14 +14,6 @@ use crate::problem::{Problem, ProblemDetails};
 use crate::schema;
 use crate::state::AppState;
 use crate::telemetry;
-
-/// Seconds since 1970, read once per request at the edge.
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 fn policy_problem(e: jwtshield_core::PolicyError) -> Problem {
     let field = if e.field.is_empty() {
@@ -135,7 +128,7 @@ pub async fn validate(State(state): State<AppState>, body: Body) -> Result<Respo
         token,
         &keys,
         policy.get(),
-        now(),
+        unix_now(),
         &state.config().limits,
     );
     telemetry::record_validation(
@@ -165,5 +158,5 @@ pub async fn inspect(State(state): State<AppState>, body: Body) -> Result<Respon
     let body = read_object(body, state.config().max_body_bytes).await?;
     only_fields(&body, &["token"])?;
     let token = token_field(&body)?;
-    Ok(json_no_store(&jwtshield_core::inspect(token, now())))
+    Ok(json_no_store(&jwtshield_core::inspect(token, unix_now())))
 }
