@@ -66,6 +66,15 @@ pub fn granted_scopes(claims: &JsonObject) -> Vec<String> {
     out
 }
 
+/// The `required` scopes that `granted` (from [`granted_scopes`]) lacks, in order.
+pub fn missing_scopes<'a>(required: &'a [String], granted: &[String]) -> Vec<&'a str> {
+    required
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !granted.iter().any(|g| g == s))
+        .collect()
+}
+
 /// The JSON shape a well-known claim must have, if it has a fixed one.
 pub fn expected_shape(name: &str) -> Option<&'static str> {
     match name {

@@ -198,11 +198,7 @@ pub fn decide(report: &Report, policy_scopes: &[String], extra_scopes: &[String]
             .as_ref()
             .map(crate::claims::granted_scopes)
             .unwrap_or_default();
-        let missing: Vec<&str> = required
-            .iter()
-            .map(String::as_str)
-            .filter(|s| !granted.iter().any(|g| g == s))
-            .collect();
+        let missing = crate::claims::missing_scopes(&required, &granted);
         return if missing.is_empty() {
             Decision::allow()
         } else {

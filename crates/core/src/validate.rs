@@ -811,12 +811,7 @@ fn claim_checks(claims: &JsonObject, policy: &CompiledPolicy, now: i64, b: &mut 
     if !p.required_scopes.is_empty() {
         b.ran(Check::Scopes);
         let granted = claims::granted_scopes(claims);
-        let missing: Vec<&str> = p
-            .required_scopes
-            .iter()
-            .map(String::as_str)
-            .filter(|s| !granted.iter().any(|g| g == s))
-            .collect();
+        let missing = claims::missing_scopes(&p.required_scopes, &granted);
         if !missing.is_empty() {
             b.push_claim(Finding::new(
                 Code::SCOPE_MISSING,

@@ -317,12 +317,7 @@ fn require(
 pub fn require_scopes(scopes: &[&str]) -> RequireLayer {
     let required: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
     require(move |v| {
-        let granted = v.scopes();
-        let missing: Vec<&str> = required
-            .iter()
-            .map(String::as_str)
-            .filter(|s| !granted.iter().any(|g| g == s))
-            .collect();
+        let missing = jwtshield_core::claims::missing_scopes(&required, &v.scopes());
         if missing.is_empty() {
             Ok(())
         } else {
