@@ -73,6 +73,15 @@ impl Problem {
         Problem::new(StatusCode::NOT_FOUND, slug, "Not found", detail)
     }
 
+    /// 404 for an issuer profile id that is not loaded, listing the ones that are.
+    pub fn unknown_profile(id: &str, profiles: &jwtshield_core::Profiles) -> Problem {
+        Problem::not_found(
+            "unknown-issuer-profile",
+            format!("no issuer profile \"{id}\""),
+        )
+        .with_extra(serde_json::json!({"profiles": profiles.keys().collect::<Vec<_>>()}))
+    }
+
     /// 413: body over the limit.
     pub fn too_large(limit: usize) -> Problem {
         Problem::new(

@@ -95,14 +95,7 @@ pub async fn authz(
     };
     let profiles = state.profiles();
     let Some(policy) = profiles.get(profile_id) else {
-        return count(
-            Problem::not_found(
-                "unknown-issuer-profile",
-                format!("no issuer profile \"{profile_id}\""),
-            )
-            .with_extra(serde_json::json!({"profiles": profiles.keys().collect::<Vec<_>>()}))
-            .into_response(),
-        );
+        return count(Problem::unknown_profile(profile_id, &profiles).into_response());
     };
     let extra: Vec<String> = q
         .scope

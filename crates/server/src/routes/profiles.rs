@@ -48,11 +48,5 @@ pub async fn get(
     profiles
         .get(&id)
         .map(|p| Json(profile_json(&id, p)))
-        .ok_or_else(|| {
-            Problem::not_found(
-                "unknown-issuer-profile",
-                format!("no issuer profile \"{id}\""),
-            )
-            .with_extra(json!({"profiles": profiles.keys().collect::<Vec<_>>()}))
-        })
+        .ok_or_else(|| Problem::unknown_profile(&id, &profiles))
 }

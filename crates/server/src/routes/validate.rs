@@ -85,11 +85,7 @@ fn request_policy(
             let profiles = state.profiles();
             match profiles.contains_key(id) {
                 true => Ok(RequestPolicy::Profile(profiles, id.clone())),
-                false => Err(Problem::not_found(
-                    "unknown-issuer-profile",
-                    format!("no issuer profile \"{id}\""),
-                )
-                .with_extra(serde_json::json!({"profiles": profiles.keys().collect::<Vec<_>>()}))),
+                false => Err(Problem::unknown_profile(id, &profiles)),
             }
         }
         (None, Some(other)) => Err(Problem::bad_field(
