@@ -3,20 +3,22 @@
 #![no_main]
 
 use jwtshield_core::json::{self, JsonObject};
-use jwtshield_core::token::{self, Limits};
+use jwtshield_core::token::{self, Limits, Token};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let out = token::parse(text, &Limits::default());
-        if let Some(p) = &out.parsed {
+        let token = Token::parse(text, &Limits::default());
+        if let Some(p) = token.parts() {
             // every decoded part serializes back to JSON
-            let _ = serde_json::to_string(&p.header).expect("header serializes");
+            let header = serde_json::to_string(&p.header).expect("header serializes");
+            assert_eq!(json::parse_value(header.as_bytes(), 64).ok(), Some(serde_json::Value::Object(p.header.to_map())));
             let _ = p.signature_into(&mut [0u8; token::MAX_SIGNATURE_BYTES]);
         }
-        let inspection = jwtshield_core::inspect(text, 1_700_000_000);
+        let _ = token.kid();
+        assert_eq!(token.fingerprint().len(), 12);
+        let inspection = jwtshield_core::inspect(&token, 1_700_000_000);
         assert!(!inspection.verified);
-        let _ = token::peek_header(text, &Limits::default());
     }
     // the lazy object reader accepts exactly what the value reader accepts
     let lazy = JsonObject::parse(data.to_vec(), json::DEFAULT_MAX_DEPTH);

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use jwtshield_core::{CompiledPolicy, KeyOrigin, KeySet, Policy, presets};
+use jwtshield_core::{CompiledPolicy, KeyOrigin, KeySet, Limits, Policy, Token, presets};
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -229,7 +229,7 @@ fn keys_for(
     policy: &CompiledPolicy,
     jwks: Option<&PathBuf>,
     insecure: bool,
-    token: &str,
+    token: &Token<'_>,
 ) -> Result<KeySet, Fatal> {
     if let Some(path) = jwks {
         let json = read_json(path, "JWKS file")?;
@@ -264,7 +264,8 @@ fn keys_for(
 
 fn validate(a: ValidateArgs) -> Result<ExitCode, Fatal> {
     let policy = resolve_policy(&a.source)?;
-    let token = read_token(&a.token)?;
+    let text = read_token(&a.token)?;
+    let token = Token::parse(&text, &Limits::default());
     let keys = keys_for(&policy, a.jwks.as_ref(), a.jwks_allow_insecure, &token)?;
     let report = jwtshield_core::validate(&token, &keys, &policy, now_or(a.now));
     if a.json {
@@ -275,7 +276,7 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, Fatal> {
             render::report(&report, std::io::stdout().is_terminal())
         );
     }
-    Ok(if report.valid {
+    Ok(if report.valid() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -294,7 +295,8 @@ fn serve(a: jwtshield_server::ServeArgs) -> Result<ExitCode, Fatal> {
 }
 
 fn decode(a: DecodeArgs) -> Result<ExitCode, Fatal> {
-    let token = read_token(&a.token)?;
+    let text = read_token(&a.token)?;
+    let token = Token::parse(&text, &Limits::default());
     let inspection = jwtshield_core::inspect(&token, now_or(a.now));
     if a.json {
         println!("{}", serde_json::to_string_pretty(&inspection)?);

@@ -28,7 +28,7 @@ fn compact(v: &Value) -> String {
 pub fn report(r: &Report, color: bool) -> String {
     let mut out = String::new();
     let errors = r.errors().count();
-    if r.valid {
+    if r.valid() {
         let _ = writeln!(out, "{}", paint("VALID", "1;32", color));
     } else {
         let _ = writeln!(
@@ -39,7 +39,7 @@ pub fn report(r: &Report, color: bool) -> String {
         );
     }
     let _ = writeln!(out);
-    for (check, status) in r.checks.iter() {
+    for (check, status) in r.checks().iter() {
         let s = match status {
             Status::Pass => paint("pass", "32", color),
             Status::Fail => paint("FAIL", "1;31", color),
@@ -47,10 +47,10 @@ pub fn report(r: &Report, color: bool) -> String {
         };
         let _ = writeln!(out, "  {:<16} {s}", check.as_str());
     }
-    if !r.findings.is_empty() {
+    if !r.findings().is_empty() {
         let _ = writeln!(out);
     }
-    for f in &r.findings {
+    for f in r.findings() {
         let sev = match f.severity {
             Severity::Error => paint("error", "31", color),
             Severity::Warning => paint("warning", "33", color),
@@ -66,7 +66,7 @@ pub fn report(r: &Report, color: bool) -> String {
             }
         }
     }
-    if let Some(key) = &r.key {
+    if let Some(key) = r.key() {
         let _ = writeln!(
             out,
             "\n  verified with {} key{} ({})",

@@ -75,30 +75,6 @@ pub fn missing_scopes<'a>(required: &'a [String], granted: &[String]) -> Vec<&'a
         .collect()
 }
 
-/// The JSON shape a well-known claim must have, if it has a fixed one.
-pub fn expected_shape(name: &str) -> Option<&'static str> {
-    match name {
-        "sub" | "iss" | "jti" | "azp" | "client_id" | "sid" | "nonce" | "scope" | "cid" => {
-            Some("string")
-        }
-        "exp" | "nbf" | "iat" | "auth_time" => Some("number"),
-        "aud" => Some("string or array of strings"),
-        "permissions" | "roles" | "groups" | "amr" => Some("array"),
-        _ => None,
-    }
-}
-
-/// Whether a claim's JSON text has the shape named by [`expected_shape`].
-pub fn has_shape(raw: &str, shape: &str) -> bool {
-    match shape {
-        "string" => raw.starts_with('"'),
-        "number" => crate::json::raw_f64(raw).is_some(),
-        "array" => raw.starts_with('['),
-        "string or array of strings" => crate::json::raw_str_list(raw).is_some(),
-        _ => true,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,14 +113,5 @@ mod tests {
         assert_eq!(granted_scopes(&c), ["read:a", "write:a", "okta.x", "admin"]);
         let entra = map(json!({"scp": "User.Read Files.Read"}));
         assert_eq!(granted_scopes(&entra), ["User.Read", "Files.Read"]);
-    }
-
-    #[test]
-    fn shapes() {
-        assert!(has_shape(r#"["a"]"#, expected_shape("aud").unwrap()));
-        assert!(!has_shape("[1]", expected_shape("aud").unwrap()));
-        assert!(!has_shape("5", expected_shape("sub").unwrap()));
-        assert!(has_shape("1.5e9", expected_shape("exp").unwrap()));
-        assert_eq!(expected_shape("https://acme.com/role"), None);
     }
 }

@@ -189,13 +189,12 @@ pub fn decide(report: &Report, policy_scopes: &[String], extra_scopes: &[String]
             required.push(s.clone());
         }
     }
-    if report.valid {
+    if report.valid() {
         if extra_scopes.is_empty() {
             return Decision::allow();
         }
         let granted = report
-            .claims
-            .as_ref()
+            .claims()
             .map(crate::claims::granted_scopes)
             .unwrap_or_default();
         let missing = crate::claims::missing_scopes(&required, &granted);
@@ -210,13 +209,7 @@ pub fn decide(report: &Report, policy_scopes: &[String], extra_scopes: &[String]
         return Decision::unavailable(&format!("the issuer's keys are unavailable ({})", f.code));
     }
     if !errors.is_empty() && errors.iter().all(|f| f.check == Check::Scopes) {
-        let missing: Vec<&str> = errors
-            .iter()
-            .filter_map(|f| f.evidence.get("missing"))
-            .filter_map(|m| m.as_array())
-            .flatten()
-            .filter_map(|v| v.as_str())
-            .collect();
+        let missing: Vec<&str> = report.missing_scopes().iter().map(String::as_str).collect();
         return Decision::insufficient_scope(&required, &missing);
     }
     match errors.first() {

@@ -1,6 +1,8 @@
 //! Decoding without verifying, for people debugging a token: the parts, the times in
 //! words, and warnings about suspicious traits. It never says a token is valid.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -9,7 +11,7 @@ use crate::diagnostics;
 use crate::finding::Finding;
 use crate::json::JsonObject;
 use crate::timefmt::{human_duration, numeric_date, relative, utc};
-use crate::token::{self, Limits, strip_bearer};
+use crate::token::Token;
 
 /// Tokens living longer than this get a warning.
 pub const LONG_LIFETIME_SECONDS: f64 = 86_400.0;
@@ -44,10 +46,10 @@ pub struct Inspection {
     pub verified: bool,
     /// The decoded header.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub header: Option<JsonObject>,
+    pub header: Option<Arc<JsonObject>>,
     /// The decoded claims.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims: Option<JsonObject>,
+    pub claims: Option<Arc<JsonObject>>,
     /// Time claims explained.
     pub times: Vec<TimeClaim>,
     /// Suspicious traits.
@@ -63,11 +65,8 @@ fn warn(out: &mut Vec<Warning>, code: &'static str, message: impl Into<String>) 
     });
 }
 
-/// Decodes a token and describes it, relative to `now`.
-pub fn inspect(token: &str, now: i64) -> Inspection {
-    let trimmed = token.trim();
-    let t = strip_bearer(trimmed).unwrap_or(trimmed);
-    let outcome = token::parse(t, &Limits::default());
+/// Describes a parsed token, relative to `now`.
+pub fn inspect(token: &Token<'_>, now: i64) -> Inspection {
     let mut warnings = Vec::new();
     let mut out = Inspection {
         verified: false,
@@ -77,27 +76,22 @@ pub fn inspect(token: &str, now: i64) -> Inspection {
         warnings: Vec::new(),
         format_errors: Vec::new(),
     };
-    if t.len() != token.len() {
+    if token.was_wrapped() {
         warn(
             &mut warnings,
             "NOT_BARE",
             "the input had a Bearer prefix or whitespace; the token inside was decoded",
         );
     }
-    if outcome.jwe_header.is_some()
-        || outcome
-            .findings
-            .iter()
-            .any(|f| f.code == crate::Code::TOKEN_IS_JWE)
-    {
+    if token.is_jwe() {
         warn(
             &mut warnings,
             "JWE",
             "an encrypted JWE, not a signed JWT: with Auth0 this means no `audience` was requested",
         );
     }
-    if outcome
-        .findings
+    if token
+        .findings()
         .iter()
         .any(|f| f.code == crate::Code::TOKEN_OPAQUE)
     {
@@ -107,66 +101,23 @@ pub fn inspect(token: &str, now: i64) -> Inspection {
             "an opaque token, not a JWT: with Auth0 this means no `audience` was requested",
         );
     }
-    out.header = outcome.jwe_header;
-    out.format_errors = outcome.findings;
-    let Some(parsed) = outcome.parsed else {
+    out.header = token.header().cloned();
+    out.format_errors = token
+        .findings()
+        .iter()
+        .filter(|f| {
+            !matches!(
+                f.code,
+                crate::Code::TOKEN_WHITESPACE | crate::Code::TOKEN_BEARER_PREFIX
+            )
+        })
+        .cloned()
+        .collect();
+    let Some(parsed) = token.parts() else {
         out.warnings = warnings;
         return out;
     };
-    let h = &parsed.header;
-    match h.get("alg") {
-        Some(Value::String(a)) if a.trim().eq_ignore_ascii_case("none") => warn(
-            &mut warnings,
-            "ALG_NONE",
-            "alg none: an unsigned token that anyone can write",
-        ),
-        Some(Value::String(a)) if Alg::from_name(a.as_str()).is_some_and(Alg::is_hmac) => warn(
-            &mut warnings,
-            "SYMMETRIC_ALG",
-            format!(
-                "{a}: anyone holding the shared secret can mint tokens; if the issuer publishes public keys, this may be a key-confusion attempt"
-            ),
-        ),
-        Some(Value::String(a)) if Alg::from_name(a.as_str()).is_none() => warn(
-            &mut warnings,
-            "UNKNOWN_ALG",
-            format!("alg {a:?} is not a supported signature algorithm"),
-        ),
-        Some(Value::String(_)) => {}
-        _ => warn(&mut warnings, "ALG_MISSING", "no usable alg in the header"),
-    }
-    for (param, what) in [
-        ("jwk", "an embedded public key"),
-        ("x5c", "an embedded certificate chain"),
-    ] {
-        if h.contains_key(param) {
-            warn(
-                &mut warnings,
-                "EMBEDDED_KEY",
-                format!(
-                    "the header carries {what} (`{param}`): a verifier that trusts it accepts forgeries"
-                ),
-            );
-        }
-    }
-    for param in ["jku", "x5u"] {
-        if h.contains_key(param) {
-            warn(
-                &mut warnings,
-                "KEY_URL",
-                format!(
-                    "the header names a key URL (`{param}`): a verifier that follows it can be forged against or used for SSRF"
-                ),
-            );
-        }
-    }
-    if h.contains_key("crit") {
-        warn(
-            &mut warnings,
-            "CRIT",
-            "the header lists critical extensions",
-        );
-    }
+    header_warnings(&parsed.header, &mut warnings);
     if parsed.signature.is_some_and(str::is_empty) {
         warn(&mut warnings, "UNSIGNED", "the signature segment is empty");
     }
@@ -177,9 +128,62 @@ pub fn inspect(token: &str, now: i64) -> Inspection {
         }
     }
     out.warnings = warnings;
-    out.header = Some(parsed.header);
-    out.claims = parsed.claims;
+    out.claims = parsed.claims.clone();
     out
+}
+
+/// Warnings about the header: `alg` none, symmetric or unknown; embedded keys and key
+/// URLs; critical extensions.
+fn header_warnings(h: &JsonObject, warnings: &mut Vec<Warning>) {
+    match h.get("alg") {
+        Some(Value::String(a)) if a.trim().eq_ignore_ascii_case("none") => warn(
+            warnings,
+            "ALG_NONE",
+            "alg none: an unsigned token that anyone can write",
+        ),
+        Some(Value::String(a)) if Alg::from_name(a.as_str()).is_some_and(Alg::is_hmac) => warn(
+            warnings,
+            "SYMMETRIC_ALG",
+            format!(
+                "{a}: anyone holding the shared secret can mint tokens; if the issuer publishes public keys, this may be a key-confusion attempt"
+            ),
+        ),
+        Some(Value::String(a)) if Alg::from_name(a.as_str()).is_none() => warn(
+            warnings,
+            "UNKNOWN_ALG",
+            format!("alg {a:?} is not a supported signature algorithm"),
+        ),
+        Some(Value::String(_)) => {}
+        _ => warn(warnings, "ALG_MISSING", "no usable alg in the header"),
+    }
+    for (param, what) in [
+        ("jwk", "an embedded public key"),
+        ("x5c", "an embedded certificate chain"),
+    ] {
+        if h.contains_key(param) {
+            warn(
+                warnings,
+                "EMBEDDED_KEY",
+                format!(
+                    "the header carries {what} (`{param}`): a verifier that trusts it accepts forgeries"
+                ),
+            );
+        }
+    }
+    for param in ["jku", "x5u"] {
+        if h.contains_key(param) {
+            warn(
+                warnings,
+                "KEY_URL",
+                format!(
+                    "the header names a key URL (`{param}`): a verifier that follows it can be forged against or used for SSRF"
+                ),
+            );
+        }
+    }
+    if h.contains_key("crit") {
+        warn(warnings, "CRIT", "the header lists critical extensions");
+    }
 }
 
 fn explain_times(
@@ -262,6 +266,10 @@ mod tests {
 
     fn tok(h: &str, p: &str, s: &str) -> String {
         format!("{}.{}.{}", b64::encode(h), b64::encode(p), s)
+    }
+
+    fn inspect(token: &str, now: i64) -> Inspection {
+        super::inspect(&Token::parse(token, &crate::Limits::default()), now)
     }
 
     fn codes(i: &Inspection) -> Vec<&'static str> {

@@ -191,12 +191,12 @@ impl<'de> Visitor<'de> for Strict<'_> {
 /// Parsing applies every strict rule above (UTF-8, escapes and surrogates, number
 /// range, duplicates at any depth, nesting) in one pass without building values: the
 /// validation core reads what it needs straight from the text (see [`raw_str`],
-/// [`raw_f64`]). [`JsonObject::get`] parses all members into `serde_json::Value`s the
-/// first time something asks for one.
+/// [`raw_f64`], [`JsonObject::get_str`]). [`JsonObject::get`] parses a member into a
+/// `serde_json::Value` the first time something asks for it.
 pub struct JsonObject {
     text: String,
     members: Vec<Member>,
-    values: std::sync::OnceLock<Vec<Value>>,
+    values: std::sync::OnceLock<Box<[std::sync::OnceLock<Value>]>>,
 }
 
 #[derive(Clone)]
@@ -256,19 +256,33 @@ impl JsonObject {
         self.members.iter().position(|m| self.key_of(m) == name)
     }
 
-    fn values(&self) -> &[Value] {
-        self.values.get_or_init(|| {
-            self.members
-                .iter()
-                .map(|m| raw_value(self.text.get(m.value.clone()).unwrap_or("null")))
+    fn value_at(&self, i: usize) -> Option<&Value> {
+        let slots = self.values.get_or_init(|| {
+            (0..self.members.len())
+                .map(|_| std::sync::OnceLock::new())
                 .collect()
-        })
+        });
+        let m = self.members.get(i)?;
+        Some(
+            slots
+                .get(i)?
+                .get_or_init(|| raw_value(self.text.get(m.value.clone()).unwrap_or("null"))),
+        )
     }
 
-    /// A member's value (all members are parsed on first use).
+    /// A member's value (parsed on first use).
     pub fn get(&self, name: &str) -> Option<&Value> {
-        let i = self.position(name)?;
-        self.values().get(i)
+        self.value_at(self.position(name)?)
+    }
+
+    /// A string member, read from the text without parsing when it has no escapes.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        let raw = self.raw(name)?;
+        let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+        if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+            return Some(inner);
+        }
+        self.get(name)?.as_str()
     }
 
     /// A member's JSON text, without parsing it.
@@ -299,7 +313,9 @@ impl JsonObject {
 
     /// The members, parsed, in document order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.keys().zip(self.values())
+        self.keys()
+            .enumerate()
+            .filter_map(|(i, k)| Some((k, self.value_at(i)?)))
     }
 
     /// Number of members.
@@ -431,16 +447,12 @@ impl PartialEq for JsonObject {
 }
 
 impl serde::Serialize for JsonObject {
-    /// Writes each member's original text (no re-formatting of numbers or strings).
+    /// Writes the original text (no re-formatting of numbers or strings): it was
+    /// validated when parsed, so a JSON serializer takes it as it is.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(self.members.len()))?;
-        for (k, raw) in self.raw_iter() {
-            let raw: &serde_json::value::RawValue =
-                serde_json::from_str(raw).map_err(serde::ser::Error::custom)?;
-            map.serialize_entry(k, raw)?;
-        }
-        map.end()
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_str(&self.text).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
     }
 }
 
@@ -707,10 +719,14 @@ mod tests {
         assert_eq!(o["missing"], Value::Null);
         assert_eq!(o.keys().collect::<Vec<_>>(), ["iss", "aud", "n", "sub"]);
         assert_eq!(o.raw("n"), Some("12345678901234567890"));
+        // serialized as received: the same JSON, escapes and big numbers kept
         assert_eq!(
             serde_json::to_string(&o).unwrap(),
-            r#"{"iss":"x","aud":["a","b"],"n":12345678901234567890,"sub":"esc"}"#
+            r#"{"iss":"x","aud":["a","b"],"n":12345678901234567890,"\u0073ub":"esc"}"#
         );
+        assert_eq!(o.get_str("iss"), Some("x"));
+        assert_eq!(o.get_str("sub"), Some("esc"));
+        assert_eq!(o.get_str("aud"), None);
         assert_eq!(raw_str(r#""a\u0062""#).unwrap(), "ab");
         assert_eq!(raw_str(r#""plain""#).unwrap(), "plain");
         assert_eq!(raw_str("5"), None);

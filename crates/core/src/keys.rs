@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::alg::{Alg, Curve, Family};
 use crate::b64;
+use crate::checks::key_freshness::Freshness;
 
 /// Smallest RSA modulus accepted (RFC 7518 §3.3).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -78,10 +79,16 @@ impl fmt::Debug for Material {
     }
 }
 
+/// A key's identity for the verified-signature cache: SHA-256 over its type and its
+/// public material (for a shared secret, over the secret). Two keys with the same
+/// fingerprint verify exactly the same signatures.
+pub type KeyFingerprint = [u8; 32];
+
 /// A public key (or shared secret) that may verify signatures.
 #[derive(Debug)]
 pub struct Key {
-    kid: Option<String>,
+    kid: Option<Arc<str>>,
+    fingerprint: KeyFingerprint,
     any_kid: bool,
     declared_alg: Option<String>,
     use_: Option<String>,
@@ -154,9 +161,32 @@ impl fmt::Display for KeySourceError {
 impl std::error::Error for KeySourceError {}
 
 impl Key {
+    fn new(kid: Option<Arc<str>>, any_kid: bool, origin: KeyOrigin, material: Material) -> Key {
+        Key {
+            kid,
+            fingerprint: fingerprint_of(&material),
+            any_kid,
+            declared_alg: None,
+            use_: None,
+            key_ops: None,
+            origin,
+            material,
+        }
+    }
+
     /// The key id, if any.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
+    }
+
+    /// The key id, shared.
+    pub fn kid_shared(&self) -> Option<&Arc<str>> {
+        self.kid.as_ref()
+    }
+
+    /// The key's identity (see [`KeyFingerprint`]).
+    pub fn fingerprint(&self) -> &KeyFingerprint {
+        &self.fingerprint
     }
 
     /// True when the key was given without an id and matches any token `kid`
@@ -309,7 +339,7 @@ impl Key {
 
     fn summary(&self) -> KeySummary {
         KeySummary {
-            kid: self.kid.clone(),
+            kid: self.kid.as_deref().map(str::to_owned),
             kty: self.family().kty(),
             alg: self.declared_alg.clone(),
             crv: match self.family() {
@@ -321,6 +351,34 @@ impl Key {
             use_: self.use_.clone(),
         }
     }
+}
+
+fn fingerprint_of(material: &Material) -> KeyFingerprint {
+    use aws_lc_rs::digest;
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    match material {
+        Material::Rsa { der, .. } => {
+            ctx.update(b"RSA\0");
+            ctx.update(der);
+        }
+        Material::Ec { curve, parsed } => {
+            ctx.update(b"EC\0");
+            ctx.update(curve.as_str().as_bytes());
+            ctx.update(b"\0");
+            ctx.update(parsed.as_ref());
+        }
+        Material::Ed25519 { parsed } => {
+            ctx.update(b"OKP\0Ed25519\0");
+            ctx.update(parsed.as_ref());
+        }
+        Material::Hmac { secret, .. } => {
+            ctx.update(b"oct\0");
+            ctx.update(secret);
+        }
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
 }
 
 fn rsa_index(alg: Alg) -> usize {
@@ -366,47 +424,6 @@ pub struct KeySummary {
     /// Declared `use`.
     #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
     pub use_: Option<String>,
-}
-
-/// How current a key set is. Set by the layer that fetched it; the core turns it into
-/// `key_freshness` findings.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Freshness {
-    /// Local keys, or a remote set within its lifetime.
-    #[default]
-    Fresh,
-    /// Past its lifetime; the refresh failed; still inside the stale window.
-    Stale {
-        /// The key set URL.
-        url: String,
-        /// Seconds since the set expired.
-        expired_seconds_ago: u64,
-        /// Why the refresh failed.
-        error: String,
-    },
-    /// No usable keys: the set could not be fetched (cold) or is past the stale window.
-    Unreachable {
-        /// The key set URL (or discovery URL).
-        url: String,
-        /// Why the fetch failed.
-        error: String,
-    },
-    /// The key set URL was refused before any connection: not https, or it (or a
-    /// redirect) points at a loopback, private or otherwise internal address.
-    Refused {
-        /// The refused URL.
-        url: String,
-        /// Why.
-        reason: String,
-    },
-    /// The issuer's discovery document names another issuer, so its keys are not the
-    /// policy issuer's keys.
-    DiscoveryMismatch {
-        /// The discovery document URL.
-        url: String,
-        /// The `issuer` it names.
-        actual: String,
-    },
 }
 
 /// A set of verification keys with the keys that were refused.
@@ -568,18 +585,15 @@ impl KeySet {
     /// A shared HMAC secret (its UTF-8 bytes). It matches any token `kid`.
     pub fn from_secret(secret: &str) -> KeySet {
         let mut set = Loaded::default();
-        set.keys.push(Key {
-            kid: None,
-            any_kid: true,
-            declared_alg: None,
-            use_: None,
-            key_ops: None,
-            origin: KeyOrigin::Secret,
-            material: Material::Hmac {
+        set.keys.push(Key::new(
+            None,
+            true,
+            KeyOrigin::Secret,
+            Material::Hmac {
                 secret: secret.as_bytes().to_vec(),
                 keys: Default::default(),
             },
-        });
+        ));
         set.into_set()
     }
 }
@@ -624,12 +638,12 @@ fn parse_jwk(jwk: &Value, origin: KeyOrigin, allow_symmetric: bool) -> Result<Ke
         kty: kty.clone(),
         reason,
     };
-    parse_jwk_inner(obj, kid.clone(), origin, allow_symmetric).map_err(reject)
+    parse_jwk_inner(obj, kid.as_deref().map(Arc::from), origin, allow_symmetric).map_err(reject)
 }
 
 fn parse_jwk_inner(
     obj: &Map<String, Value>,
-    kid: Option<String>,
+    kid: Option<Arc<str>>,
     origin: KeyOrigin,
     allow_symmetric: bool,
 ) -> Result<Key, String> {
@@ -672,7 +686,32 @@ fn parse_jwk_inner(
             "the key contains private key material (`{m}`); publish only the public key"
         ));
     }
-    let material = match kty {
+    let material = jwk_material(obj, kty, allow_symmetric)?;
+    let key = Key {
+        declared_alg,
+        use_,
+        key_ops,
+        ..Key::new(kid, false, origin, material)
+    };
+    if let Some(declared) = key.declared_alg.as_deref()
+        && let Some(alg) = Alg::from_name(declared)
+        && alg.family() != key.family()
+    {
+        return Err(format!(
+            "`alg` {declared} does not fit a {} key",
+            key.family().describe()
+        ));
+    }
+    Ok(key)
+}
+
+/// The key material of a JWK of type `kty`.
+fn jwk_material(
+    obj: &Map<String, Value>,
+    kty: &str,
+    allow_symmetric: bool,
+) -> Result<Material, String> {
+    Ok(match kty {
         "RSA" => rsa_from_jwk(obj)?,
         "EC" => {
             let crv = str_member(obj, "crv")?.ok_or("`crv` is missing")?;
@@ -722,26 +761,7 @@ fn parse_jwk_inner(
             }
         }
         other => return Err(format!("unsupported key type `{other}`")),
-    };
-    let key = Key {
-        kid,
-        any_kid: false,
-        declared_alg,
-        use_,
-        key_ops,
-        origin,
-        material,
-    };
-    if let Some(declared) = key.declared_alg.as_deref()
-        && let Some(alg) = Alg::from_name(declared)
-        && alg.family() != key.family()
-    {
-        return Err(format!(
-            "`alg` {declared} does not fit a {} key",
-            key.family().describe()
-        ));
-    }
-    Ok(key)
+    })
 }
 
 fn rsa_from_jwk(obj: &Map<String, Value>) -> Result<Material, String> {
@@ -889,15 +909,7 @@ fn parse_pem(pem: &str) -> Result<Result<Key, RejectedKey>, KeySourceError> {
         }
     };
     Ok(match material {
-        Ok(material) => Ok(Key {
-            kid: None,
-            any_kid: true,
-            declared_alg: None,
-            use_: None,
-            key_ops: None,
-            origin: KeyOrigin::PublicKey,
-            material,
-        }),
+        Ok(material) => Ok(Key::new(None, true, KeyOrigin::PublicKey, material)),
         Err(reason) => Err(RejectedKey {
             kid: None,
             kty: None,

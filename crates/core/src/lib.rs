@@ -9,8 +9,13 @@
 //! so every check is testable with a fixed clock; fetching key sets lives in
 //! `jwtshield-jwks`, HTTP in `jwtshield-server`.
 //!
+//! A token is parsed once, at the edge, under the configured [`Limits`] ([`Token`]);
+//! the key lookup, [`validate`], [`inspect`] and the logs all read that one value. Each
+//! check lives in its own module under [`checks`]. Claims reach an application only
+//! through [`Verified`], which only the core can make.
+//!
 //! ```
-//! use jwtshield_core::{KeySet, Policy, validate};
+//! use jwtshield_core::{Limits, Policy, Token, validate};
 //!
 //! let policy = Policy::from_json(&serde_json::json!({
 //!     "issuer": "https://acme.auth0.com/",
@@ -19,14 +24,17 @@
 //!     "secret": "a-shared-secret-of-at-least-32-bytes!"
 //! })).unwrap().compile().unwrap();
 //! let keys = policy.inline_keys().unwrap().clone();
-//! let report = validate("not-a-jwt", &keys, &policy, 1_700_000_000);
-//! assert!(!report.valid);
-//! assert_eq!(report.findings[0].code.as_str(), "TOKEN_OPAQUE");
+//! let token = Token::parse("not-a-jwt", &Limits::default());
+//! let report = validate(&token, &keys, &policy, 1_700_000_000);
+//! assert!(!report.valid());
+//! assert_eq!(report.findings()[0].code.as_str(), "TOKEN_OPAQUE");
+//! assert!(report.verified().is_none());
 //! ```
 #![warn(missing_docs)]
 
 pub mod alg;
 pub mod b64;
+pub mod checks;
 pub mod claims;
 pub mod diagnostics;
 pub mod finding;
@@ -38,19 +46,23 @@ pub mod policy;
 pub mod presets;
 pub mod profiles;
 pub mod report;
+pub mod sigcache;
 pub mod timefmt;
 pub mod token;
 mod validate;
 
 pub use alg::{Alg, Curve, Family};
+pub use checks::key_freshness::Freshness;
+pub use checks::{Extras, MAX_KEYS_TRIED};
 pub use finding::{Check, Checks, Code, Finding, Severity, Status};
 pub use inspect::{Inspection, inspect};
 pub use keys::{
-    Freshness, Key, KeyOrigin, KeySet, KeySourceError, KeySummary, RejectedKey, SigError,
+    Key, KeyFingerprint, KeyOrigin, KeySet, KeySourceError, KeySummary, RejectedKey, SigError,
 };
 pub use policy::{ClaimRule, CompiledPolicy, Issuers, Policy, PolicyError, Secret};
 pub use presets::{Preset, PresetError};
 pub use profiles::{ProfileError, Profiles, parse_profiles};
 pub use report::{KeyUsed, Report, Verified};
-pub use token::{Limits, peek_header};
-pub use validate::{MAX_KEYS_TRIED, validate, validate_with_limits};
+pub use sigcache::{SignatureCache, VerifiedSignature};
+pub use token::{Digest, Limits, Token};
+pub use validate::{validate, validate_with};

@@ -1,6 +1,8 @@
 //! The result of a validation: every finding, the status of each check, the decoded
 //! parts, and (only when everything passed) a [`Verified`] value.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -14,7 +16,7 @@ use crate::keys::KeyOrigin;
 pub struct KeyUsed {
     /// Its key id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kid: Option<String>,
+    pub kid: Option<Arc<str>>,
     /// Its key type.
     pub kty: &'static str,
     /// The algorithm used.
@@ -24,25 +26,30 @@ pub struct KeyUsed {
 }
 
 /// Everything a validation found. Serializes to the contract's ValidationResult.
+///
+/// Only the core makes reports, and its fields are private: a report cannot be
+/// altered into saying more than the checks found.
+///
+/// ```compile_fail,E0616
+/// # fn forge(report: &mut jwtshield_core::Report) {
+/// report.valid = true; // private: a caller cannot turn a report valid
+/// # }
+/// ```
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// True exactly when no finding has severity `error`.
-    pub valid: bool,
-    /// Every finding, errors and hints alike, in check order.
-    pub findings: Vec<Finding>,
-    /// The status of every applicable check.
-    pub checks: Checks,
-    /// The decoded header, when it decoded.
+    valid: bool,
+    findings: Vec<Finding>,
+    checks: Checks,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub header: Option<JsonObject>,
-    /// The decoded claims, when they decoded (verified or not: see `valid`).
+    pub(crate) header: Option<Arc<JsonObject>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims: Option<JsonObject>,
-    /// The key that verified the signature.
+    pub(crate) claims: Option<Arc<JsonObject>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<KeyUsed>,
+    pub(crate) key: Option<KeyUsed>,
     #[serde(skip)]
-    pub(crate) signature_verified: Option<Alg>,
+    pub(crate) missing_scopes: Vec<String>,
+    #[serde(skip)]
+    pub(crate) signature_cached: Option<bool>,
 }
 
 impl Report {
@@ -55,17 +62,50 @@ impl Report {
             header: None,
             claims: None,
             key: None,
-            signature_verified: None,
+            missing_scopes: Vec::new(),
+            signature_cached: None,
         }
     }
 
-    /// Adds a finding from a layer outside the core (it updates `valid` and `checks`).
-    pub fn push(&mut self, finding: Finding) {
-        if finding.severity == Severity::Error {
-            self.valid = false;
-        }
-        self.checks.note(&finding);
-        self.findings.push(finding);
+    /// True exactly when no finding has severity `error`.
+    pub fn valid(&self) -> bool {
+        self.valid
+    }
+
+    /// Every finding, errors and hints alike, in check order.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// The status of every applicable check.
+    pub fn checks(&self) -> &Checks {
+        &self.checks
+    }
+
+    /// The decoded header, when it decoded.
+    pub fn header(&self) -> Option<&JsonObject> {
+        self.header.as_deref()
+    }
+
+    /// The decoded claims, when they decoded (verified or not: see [`Report::valid`]).
+    pub fn claims(&self) -> Option<&JsonObject> {
+        self.claims.as_deref()
+    }
+
+    /// The key that verified the signature.
+    pub fn key(&self) -> Option<&KeyUsed> {
+        self.key.as_ref()
+    }
+
+    /// The policy's required scopes the token lacks (the `scopes` check's finding).
+    pub fn missing_scopes(&self) -> &[String] {
+        &self.missing_scopes
+    }
+
+    /// Whether the verified-signature cache answered: `Some(true)` when the signature
+    /// math was skipped, `Some(false)` when it ran, `None` when no cache was consulted.
+    pub fn signature_cached(&self) -> Option<bool> {
+        self.signature_cached
     }
 
     /// The checks that failed, in report order.
@@ -80,40 +120,47 @@ impl Report {
             .filter(|f| f.severity == Severity::Error)
     }
 
-    /// The verified token, when the report is valid; otherwise the report back.
-    pub fn into_verified(self) -> Result<Verified, Box<Report>> {
-        match (self.valid, self.signature_verified) {
-            (true, Some(alg)) => match (self.header, self.claims) {
-                (Some(header), Some(claims)) => Ok(Verified {
-                    header,
-                    claims,
-                    alg,
-                    kid: self.key.and_then(|k| k.kid),
-                }),
-                (header, claims) => Err(Box::new(Report {
-                    header,
-                    claims,
-                    ..self
-                })),
-            },
-            _ => Err(Box::new(self)),
+    /// The verified token, when the signature verified and every check passed. Cheap:
+    /// the header and claims are shared with the report, not copied.
+    pub fn verified(&self) -> Option<Verified> {
+        match (self.valid, &self.key, &self.header, &self.claims) {
+            (true, Some(key), Some(header), Some(claims)) => Some(Verified {
+                header: header.clone(),
+                claims: claims.clone(),
+                alg: key.alg,
+                kid: key.kid.clone(),
+            }),
+            _ => None,
         }
     }
 }
 
-/// Claims whose signature verified and which passed every check of a policy.
-/// Only the core can build one.
+/// Claims whose signature verified and which passed every check of a policy. Only the
+/// core can make one ([`Report::verified`]); the gateway, the middleware and handlers
+/// see claims only through it.
+///
+/// ```compile_fail,E0451
+/// // the fields are private: not even a copy of a real one can be altered
+/// # fn forge(v: &jwtshield_core::Verified) -> jwtshield_core::Verified {
+/// jwtshield_core::Verified { alg: jwtshield_core::Alg::HS256, ..v.clone() }
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verified {
-    header: JsonObject,
-    claims: JsonObject,
+    header: Arc<JsonObject>,
+    claims: Arc<JsonObject>,
     alg: Alg,
-    kid: Option<String>,
+    kid: Option<Arc<str>>,
 }
 
 impl Verified {
     /// The verified claims.
     pub fn claims(&self) -> &JsonObject {
+        &self.claims
+    }
+
+    /// The verified claims, shared.
+    pub fn claims_shared(&self) -> &Arc<JsonObject> {
         &self.claims
     }
 
@@ -129,12 +176,12 @@ impl Verified {
 
     /// `sub`, when it is a string.
     pub fn subject(&self) -> Option<&str> {
-        self.claims.get("sub").and_then(Value::as_str)
+        self.claims.get_str("sub")
     }
 
     /// `iss`.
     pub fn issuer(&self) -> Option<&str> {
-        self.claims.get("iss").and_then(Value::as_str)
+        self.claims.get_str("iss")
     }
 
     /// Every scope granted by `scope`, `scp` and `permissions`.

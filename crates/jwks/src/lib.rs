@@ -17,27 +17,38 @@
 //! - when the JWKS is down the last good keys serve for a bounded stale window with a
 //!   `JWKS_STALE` warning; past it, or cold, `JWKS_UNREACHABLE`.
 //!
+//! It also holds the process's verified-signature cache ([`VerifiedCache`]), so the
+//! service and the middleware share one fast path.
+//!
 //! ```no_run
-//! # async fn demo(policy: &jwtshield_core::CompiledPolicy, token: &str) {
+//! # async fn demo(policy: &jwtshield_core::CompiledPolicy, raw: &str) {
+//! use jwtshield_core::{Limits, Token};
 //! use jwtshield_jwks::{Config, KeySets};
 //! let sets = KeySets::new(Config::default()).unwrap();
-//! let keys = sets.keys_for_token(policy, token).await;
-//! let report = jwtshield_core::validate(token, &keys, policy, 1_700_000_000);
+//! let token = Token::parse(raw, &Limits::default());
+//! let keys = sets.keys_for_token(policy, &token).await;
+//! let report = jwtshield_core::validate_with(&token, &keys, policy, 1_700_000_000, sets.extras());
 //! # }
 //! ```
 
 pub mod fetch;
 pub mod guard;
+pub mod verified;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use jwtshield_core::{CompiledPolicy, Freshness, KeyOrigin, KeySet, KeySummary, RejectedKey, json};
+use arc_swap::ArcSwapOption;
+use jwtshield_core::{
+    CompiledPolicy, Extras, Freshness, KeyOrigin, KeySet, KeySummary, RejectedKey, Token, json,
+};
 use serde::Serialize;
 
 use crate::fetch::{FetchError, Http};
 pub use crate::guard::GuardConfig;
+pub use crate::verified::VerifiedCache;
 
 /// Every knob, with the defaults the issue and `docs/design.md` document.
 #[derive(Clone, Debug)]
@@ -70,6 +81,8 @@ pub struct Config {
     pub max_sets: usize,
     /// The SSRF guard.
     pub guard: GuardConfig,
+    /// Entries of the verified-signature cache; 0 turns it off. Defaults to 65,536.
+    pub verified_cache_entries: usize,
 }
 
 impl Default for Config {
@@ -88,6 +101,7 @@ impl Default for Config {
             tick: Duration::from_secs(1),
             max_sets: 1000,
             guard: GuardConfig::default(),
+            verified_cache_entries: verified::DEFAULT_ENTRIES,
         }
     }
 }
@@ -114,6 +128,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn unix(t: SystemTime) -> String {
     let secs = t
         .duration_since(UNIX_EPOCH)
@@ -122,7 +144,6 @@ fn unix(t: SystemTime) -> String {
     jwtshield_core::timefmt::utc(secs)
 }
 
-#[derive(Clone)]
 struct Good {
     keys: KeySet,
     fetched_at: SystemTime,
@@ -132,7 +153,6 @@ struct Good {
 
 #[derive(Default)]
 struct State {
-    good: Option<Good>,
     /// Completed fetch attempts; waiters compare it to know a fetch happened meanwhile.
     generation: u64,
     last_error: Option<FetchError>,
@@ -142,15 +162,29 @@ struct State {
     negative: VecDeque<(String, Instant)>,
     fetches: u64,
     fetch_errors: u64,
-    last_used: Option<Instant>,
     warm: bool,
 }
 
-/// One key-set URL: its cache and its single fetch slot.
+/// One key-set URL: its current keys (read without a lock), the rest of its state,
+/// and its single fetch slot.
 struct Entry {
     url: String,
     fetch: tokio::sync::Mutex<()>,
+    good: ArcSwapOption<Good>,
+    /// Milliseconds since the cache was made, at the last lookup (0: never used).
+    last_used: AtomicU64,
     state: Mutex<State>,
+}
+
+/// Key lookups by how they were answered, for `/metrics` and `/v1/status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LookupCounts {
+    /// Answered from the cache.
+    pub hit: u64,
+    /// The request waited for a fetch.
+    pub miss: u64,
+    /// No usable keys.
+    pub unreachable: u64,
 }
 
 /// The status of one cached key set, for `/v1/status` and metrics.
@@ -193,18 +227,41 @@ enum Discovered {
     Refused { url: String, reason: String },
 }
 
+struct Cached {
+    at: Instant,
+    ttl: Duration,
+    found: Arc<Discovered>,
+}
+
 struct DiscoveryEntry {
     fetch: tokio::sync::Mutex<()>,
-    cached: Mutex<Option<(Instant, Duration, Arc<Discovered>)>>,
+    cached: ArcSwapOption<Cached>,
 }
 
 struct Inner {
     cfg: Config,
     http: Http,
+    started: Instant,
     warming: std::sync::atomic::AtomicUsize,
-    entries: Mutex<HashMap<String, Arc<Entry>>>,
-    discovery: Mutex<HashMap<String, Arc<DiscoveryEntry>>>,
+    entries: RwLock<HashMap<String, Arc<Entry>>>,
+    discovery: RwLock<HashMap<String, Arc<DiscoveryEntry>>>,
+    verified: Option<VerifiedCache>,
+    lookups: [AtomicU64; 3],
 }
+
+impl Inner {
+    fn count(&self, which: usize) {
+        self.lookups[which].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn millis(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64 + 1
+    }
+}
+
+const HIT: usize = 0;
+const MISS: usize = 1;
+const UNREACHABLE: usize = 2;
 
 /// The key-set cache. Cheap to clone; share one per process.
 #[derive(Clone)]
@@ -225,13 +282,17 @@ impl KeySets {
     /// A cache with this configuration. Needs a Tokio runtime when used.
     pub fn new(cfg: Config) -> Result<KeySets, String> {
         let http = Http::new(cfg.guard.clone(), cfg.fetch_timeout, cfg.max_response_bytes)?;
+        let verified = VerifiedCache::new(cfg.verified_cache_entries);
         Ok(KeySets {
             inner: Arc::new(Inner {
                 cfg,
                 http,
+                started: Instant::now(),
                 warming: std::sync::atomic::AtomicUsize::new(0),
-                entries: Mutex::new(HashMap::new()),
-                discovery: Mutex::new(HashMap::new()),
+                entries: RwLock::new(HashMap::new()),
+                discovery: RwLock::new(HashMap::new()),
+                verified,
+                lookups: Default::default(),
             }),
         })
     }
@@ -241,20 +302,40 @@ impl KeySets {
         &self.inner.cfg
     }
 
+    /// The verified-signature cache, unless it is off.
+    pub fn verified_cache(&self) -> Option<&VerifiedCache> {
+        self.inner.verified.as_ref()
+    }
+
+    /// What a validation with these key sets may consult: the verified-signature cache.
+    pub fn extras(&self) -> Extras<'_> {
+        Extras {
+            signature_cache: self
+                .inner
+                .verified
+                .as_ref()
+                .map(|c| c as &dyn jwtshield_core::SignatureCache),
+        }
+    }
+
+    /// Key lookups so far, by how they were answered.
+    pub fn lookup_counts(&self) -> LookupCounts {
+        let n = |i: usize| self.inner.lookups[i].load(Ordering::Relaxed);
+        LookupCounts {
+            hit: n(HIT),
+            miss: n(MISS),
+            unreachable: n(UNREACHABLE),
+        }
+    }
+
     /// The keys to validate `token` with under `policy`: reads the token's `kid`
     /// (without trusting anything else in it) to decide whether a refresh is due.
-    pub async fn keys_for_token(&self, policy: &CompiledPolicy, token: &str) -> KeySet {
-        let header = jwtshield_core::peek_header(token, &jwtshield_core::Limits::default());
-        if header.is_none() && policy.inline_keys().is_none() {
+    pub async fn keys_for_token(&self, policy: &CompiledPolicy, token: &Token<'_>) -> KeySet {
+        if token.parts().is_none() && policy.inline_keys().is_none() {
             // not a JWS: validation stops before any key is needed, so fetch nothing
             return KeySet::empty();
         }
-        let kid = header
-            .as_ref()
-            .and_then(|h| h.get("kid"))
-            .and_then(serde_json::Value::as_str)
-            .filter(|k| k.len() <= jwtshield_core::keys::MAX_KID_LEN);
-        self.keys_for(policy, kid).await
+        self.keys_for(policy, token.kid().as_deref()).await
     }
 
     /// The keys for `policy`, refreshing once for an unknown `kid` when allowed.
@@ -262,8 +343,8 @@ impl KeySets {
         if let Some(inline) = policy.inline_keys() {
             return inline.as_ref().clone();
         }
-        match self.key_set_url(policy).await {
-            Ok(url) => self.entry(&url).keys(&self.inner, kid).await,
+        match self.entry_for(policy).await {
+            Ok(entry) => entry.keys(&self.inner, kid).await,
             Err(set) => set,
         }
     }
@@ -280,12 +361,11 @@ impl KeySets {
             .warming
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         tokio::spawn(async move {
-            if let Ok(url) = this.key_set_url(&policy).await {
-                let entry = this.entry(&url);
+            if let Ok(entry) = this.entry_for(&policy).await {
                 let (fresh, generation) = {
                     let mut st = lock(&entry.state);
                     st.warm = true;
-                    (st.good.is_some(), st.generation)
+                    (entry.good.load().is_some(), st.generation)
                 };
                 if !fresh {
                     entry.refresh(&this.inner, generation, false).await;
@@ -320,14 +400,15 @@ impl KeySets {
     fn maintain(&self) {
         let cfg = &self.inner.cfg;
         let now = Instant::now();
-        let entries: Vec<Arc<Entry>> = lock(&self.inner.entries).values().cloned().collect();
+        let now_ms = self.inner.millis();
+        let entries: Vec<Arc<Entry>> = read(&self.inner.entries).values().cloned().collect();
         let mut forget = Vec::new();
         for e in entries {
             let (due, generation) = {
                 let st = lock(&e.state);
-                let idle = st
-                    .last_used
-                    .is_none_or(|t| now.duration_since(t) > cfg.max_ttl);
+                let used = e.last_used.load(Ordering::Relaxed);
+                let idle =
+                    used == 0 || now_ms.saturating_sub(used) > cfg.max_ttl.as_millis() as u64;
                 if idle && !st.warm {
                     forget.push(e.url.clone());
                     continue;
@@ -335,7 +416,7 @@ impl KeySets {
                 let retry_ok = st
                     .last_attempt
                     .is_none_or(|t| now.duration_since(t) >= cfg.cooldown);
-                let due = match &st.good {
+                let due = match e.good.load().as_deref() {
                     None => true,
                     Some(g) => {
                         let ahead = cfg.refresh_ahead.min(g.ttl / 10);
@@ -350,7 +431,7 @@ impl KeySets {
             }
         }
         if !forget.is_empty() {
-            let mut map = lock(&self.inner.entries);
+            let mut map = write(&self.inner.entries);
             for url in forget {
                 map.remove(&url);
             }
@@ -358,7 +439,10 @@ impl KeySets {
     }
 
     fn entry(&self, url: &str) -> Arc<Entry> {
-        let mut map = lock(&self.inner.entries);
+        if let Some(e) = read(&self.inner.entries).get(url) {
+            return e.clone();
+        }
+        let mut map = write(&self.inner.entries);
         if let Some(e) = map.get(url) {
             return e.clone();
         }
@@ -367,7 +451,7 @@ impl KeySets {
             let victim = map
                 .iter()
                 .filter(|(_, e)| !lock(&e.state).warm)
-                .min_by_key(|(_, e)| lock(&e.state).last_used)
+                .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
                 .map(|(k, _)| k.clone());
             if let Some(v) = victim {
                 map.remove(&v);
@@ -376,25 +460,29 @@ impl KeySets {
         let e = Arc::new(Entry {
             url: url.to_owned(),
             fetch: tokio::sync::Mutex::new(()),
+            good: ArcSwapOption::empty(),
+            last_used: AtomicU64::new(0),
             state: Mutex::new(State::default()),
         });
         map.insert(url.to_owned(), e.clone());
         e
     }
 
-    /// Where the policy's keys are: `jwks_uri`, else discovery, else Auth0's layout.
-    async fn key_set_url(&self, policy: &CompiledPolicy) -> Result<String, KeySet> {
+    /// The cache entry of the policy's keys: `jwks_uri`, else discovery, else Auth0's
+    /// layout.
+    async fn entry_for(&self, policy: &CompiledPolicy) -> Result<Arc<Entry>, KeySet> {
         if let Some(uri) = &policy.policy().jwks_uri {
-            return Ok(uri.clone());
+            return Ok(self.entry(uri));
         }
         let issuers = policy.policy().issuer.all();
         let primary = policy.policy().issuer.primary();
         let d = self.discover(primary, issuers).await;
         match d.as_ref() {
-            Discovered::Url(u) => Ok(u.clone()),
+            Discovered::Url(u) => Ok(self.entry(u)),
             Discovered::Mismatch { url, actual } => Err(KeySet::empty().with_freshness(
                 Freshness::DiscoveryMismatch {
                     url: url.clone(),
+                    expected: primary.to_owned(),
                     actual: actual.clone(),
                 },
             )),
@@ -408,30 +496,30 @@ impl KeySets {
     }
 
     async fn discover(&self, issuer: &str, accepted: &[String]) -> Arc<Discovered> {
-        let entry = {
-            let mut map = lock(&self.inner.discovery);
-            match map.get(issuer) {
-                Some(e) => e.clone(),
-                None => {
-                    if map.len() >= self.inner.cfg.max_sets {
-                        map.clear();
-                    }
-                    map.entry(issuer.to_owned())
-                        .or_insert_with(|| {
-                            Arc::new(DiscoveryEntry {
-                                fetch: tokio::sync::Mutex::new(()),
-                                cached: Mutex::new(None),
-                            })
-                        })
-                        .clone()
+        let known = read(&self.inner.discovery).get(issuer).cloned();
+        let entry = match known {
+            Some(e) => e,
+            None => {
+                let mut map = write(&self.inner.discovery);
+                if map.len() >= self.inner.cfg.max_sets {
+                    map.clear();
                 }
+                map.entry(issuer.to_owned())
+                    .or_insert_with(|| {
+                        Arc::new(DiscoveryEntry {
+                            fetch: tokio::sync::Mutex::new(()),
+                            cached: ArcSwapOption::empty(),
+                        })
+                    })
+                    .clone()
             }
         };
         let fresh = |e: &DiscoveryEntry| {
-            lock(&e.cached)
+            e.cached
+                .load()
                 .as_ref()
-                .filter(|(at, ttl, _)| at.elapsed() < *ttl)
-                .map(|(_, _, d)| d.clone())
+                .filter(|c| c.at.elapsed() < c.ttl)
+                .map(|c| c.found.clone())
         };
         if let Some(d) = fresh(&entry) {
             return d;
@@ -485,18 +573,23 @@ impl KeySets {
             }
         };
         let d = Arc::new(found);
-        *lock(&entry.cached) = Some((Instant::now(), ttl, d.clone()));
+        entry.cached.store(Some(Arc::new(Cached {
+            at: Instant::now(),
+            ttl,
+            found: d.clone(),
+        })));
         d
     }
 
     /// The status of every cached key set, sorted by URL.
     pub fn status(&self) -> Vec<KeySetStatus> {
         let cfg = &self.inner.cfg;
-        let mut out: Vec<KeySetStatus> = lock(&self.inner.entries)
+        let mut out: Vec<KeySetStatus> = read(&self.inner.entries)
             .values()
             .map(|e| {
                 let st = lock(&e.state);
-                let good = st.good.as_ref();
+                let good = e.good.load_full();
+                let good = good.as_deref();
                 let expired = good.is_some_and(|g| g.fetched.elapsed() >= g.ttl);
                 let failing = st.last_error.is_some();
                 KeySetStatus {
@@ -529,12 +622,18 @@ impl Entry {
     /// The keys to use now for a token with `kid`.
     async fn keys(self: &Arc<Self>, inner: &Arc<Inner>, kid: Option<&str>) -> KeySet {
         let cfg = &inner.cfg;
+        self.last_used.store(inner.millis(), Ordering::Relaxed);
+        let good = self.good.load_full();
+        // the common case, without a lock: fresh keys that know the kid
+        if let Some(g) = &good
+            && g.fetched.elapsed() < g.ttl
+            && kid.is_none_or(|k| g.keys.knows_kid(k))
+        {
+            inner.count(HIT);
+            return g.keys.clone();
+        }
         let mut waited = false;
-        let (good, generation) = {
-            let mut st = lock(&self.state);
-            st.last_used = Some(Instant::now());
-            (st.good.clone(), st.generation)
-        };
+        let generation = lock(&self.state).generation;
         let mut good = match good {
             // fresh, or expired but inside the stale window: serve now
             Some(g) if g.fetched.elapsed() < g.ttl + cfg.stale_window => g,
@@ -549,12 +648,10 @@ impl Entry {
                     self.refresh(inner, generation, false).await;
                 }
                 waited = true;
-                // bind first: a guard in the match scrutinee would live through the arms
-                let current = lock(&self.state).good.clone();
-                match current {
+                match self.good.load_full() {
                     Some(g) if g.fetched.elapsed() < g.ttl + cfg.stale_window => g,
                     _ => {
-                        metrics::counter!("jwtshield_jwks_lookups_total", "result" => "unreachable").increment(1);
+                        inner.count(UNREACHABLE);
                         return self.unusable();
                     }
                 }
@@ -569,15 +666,15 @@ impl Entry {
         {
             good = self.unknown_kid(inner, kid, good, waited).await;
         }
-        metrics::counter!("jwtshield_jwks_lookups_total", "result" => if waited { "miss" } else { "hit" }).increment(1);
-        self.with_freshness(good)
+        inner.count(if waited { MISS } else { HIT });
+        self.with_freshness(&good)
     }
 
     /// The keys, marked stale when past their lifetime and the last refresh failed.
-    fn with_freshness(&self, good: Good) -> KeySet {
+    fn with_freshness(&self, good: &Good) -> KeySet {
         let age = good.fetched.elapsed();
         if age < good.ttl {
-            return good.keys;
+            return good.keys.clone();
         }
         let st = lock(&self.state);
         match (&st.last_error, st.last_error_at) {
@@ -590,7 +687,7 @@ impl Entry {
                 })
             }
             // expired, refresh under way or not yet failed: the keys are still the issuer's latest
-            _ => good.keys,
+            _ => good.keys.clone(),
         }
     }
 
@@ -607,7 +704,7 @@ impl Entry {
             },
             other => Freshness::Unreachable {
                 url: self.url.clone(),
-                error: match st.good.as_ref() {
+                error: match self.good.load().as_ref() {
                     Some(_) => format!("{other}; the last good keys are past the stale window"),
                     None => other.to_string(),
                 },
@@ -620,9 +717,9 @@ impl Entry {
         self: &Arc<Self>,
         inner: &Arc<Inner>,
         kid: &str,
-        good: Good,
+        good: Arc<Good>,
         waited: bool,
-    ) -> Good {
+    ) -> Arc<Good> {
         let cfg = &inner.cfg;
         let now = Instant::now();
         let (generation, known_bad, cooling) = {
@@ -645,7 +742,7 @@ impl Entry {
         // wait for the fetch under way, or make the one forced refresh of this cooldown
         metrics::counter!("jwtshield_jwks_unknown_kid_total", "action" => "refresh").increment(1);
         self.refresh(inner, generation, true).await;
-        let latest = lock(&self.state).good.clone().unwrap_or(good);
+        let latest = self.good.load_full().unwrap_or(good);
         if !latest.keys.knows_kid(kid) {
             self.remember_unknown(kid, cfg);
         }
@@ -726,19 +823,19 @@ impl Entry {
         match parsed {
             Ok((keys, ttl)) => {
                 metrics::counter!("jwtshield_jwks_fetches_total", "result" => "ok").increment(1);
-                if let Some(old) = &st.good {
+                if let Some(old) = self.good.load().as_deref() {
                     let before: Vec<&str> = old.keys.kids();
                     let after: Vec<&str> = keys.kids();
                     if before != after {
                         tracing::info!(url = %self.url, ?before, ?after, "key set changed");
                     }
                 }
-                st.good = Some(Good {
+                self.good.store(Some(Arc::new(Good {
                     keys,
                     fetched_at: SystemTime::now(),
                     fetched: Instant::now(),
                     ttl,
-                });
+                })));
                 st.last_error = None;
                 st.last_error_at = None;
             }
@@ -749,7 +846,7 @@ impl Entry {
                     "error"
                 };
                 metrics::counter!("jwtshield_jwks_fetches_total", "result" => result).increment(1);
-                tracing::warn!(url = %self.url, error = %e, kept_keys = st.good.is_some(), "key set fetch failed");
+                tracing::warn!(url = %self.url, error = %e, kept_keys = self.good.load().is_some(), "key set fetch failed");
                 st.fetch_errors += 1;
                 // the good keys stay: a failed or garbage refresh never evicts them
                 st.last_error = Some(e);

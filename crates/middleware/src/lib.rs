@@ -35,7 +35,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jwtshield_core::gateway::{self, Decision};
-use jwtshield_core::{CompiledPolicy, Limits, Policy, PolicyError, Report, Verified};
+use jwtshield_core::{CompiledPolicy, Limits, Policy, PolicyError, Report, Token, Verified};
 use jwtshield_jwks::KeySets;
 use serde_json::Value;
 use tower::{Layer, Service};
@@ -43,62 +43,80 @@ use tower::{Layer, Service};
 pub use jwtshield_core::Verified as VerifiedToken;
 
 /// The outcome of checking a request's bearer token.
-pub enum Outcome {
-    /// Valid: the verified token, and the report (for logs and metrics).
-    Allowed(Box<Verified>, Box<Report>),
-    /// Refused: what to answer, and the report when a token was validated.
-    Denied(Decision, Option<Box<Report>>),
+pub struct Outcome<'h> {
+    /// What to answer: status 200 lets the request pass.
+    pub decision: Decision,
+    /// The verified token, exactly when the decision is 200.
+    pub verified: Option<Verified>,
+    /// The token and its report, when a token was validated (for logs and metrics).
+    pub checked: Option<(Token<'h>, Report)>,
+}
+
+impl Outcome<'_> {
+    fn denied(decision: Decision) -> Self {
+        Outcome {
+            decision,
+            verified: None,
+            checked: None,
+        }
+    }
 }
 
 /// Checks the bearer token of `headers` against `policy`: the shared logic of the
-/// middleware and the service's `/v1/authz`. `extra_scopes` are required on top of
-/// the policy's.
-pub async fn authorize(
-    headers: &HeaderMap,
+/// middleware and the service's `/v1/authz`. The token is parsed once under `limits`;
+/// the verified-signature cache of `keysets` is consulted. `extra_scopes` are required
+/// on top of the policy's.
+pub async fn authorize<'h>(
+    headers: &'h HeaderMap,
     policy: &CompiledPolicy,
     keysets: &KeySets,
     extra_scopes: &[String],
     limits: &Limits,
-) -> Outcome {
+) -> Outcome<'h> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let first = values.next();
     if values.next().is_some() {
-        return Outcome::Denied(
-            Decision::invalid_request("more than one Authorization header"),
-            None,
-        );
+        return Outcome::denied(Decision::invalid_request(
+            "more than one Authorization header",
+        ));
     }
     let value = match first.map(|v| v.to_str()) {
         None => None,
         Some(Ok(v)) => Some(v),
         Some(Err(_)) => {
-            return Outcome::Denied(
-                Decision::invalid_request("the Authorization header is not visible ASCII"),
-                None,
-            );
+            return Outcome::denied(Decision::invalid_request(
+                "the Authorization header is not visible ASCII",
+            ));
         }
     };
-    let token = match gateway::bearer_token(value) {
+    let raw = match gateway::bearer_token(value) {
         Ok(Some(t)) => t,
-        Ok(None) => return Outcome::Denied(Decision::no_token(), None),
-        Err(d) => return Outcome::Denied(d, None),
+        Ok(None) => return Outcome::denied(Decision::no_token()),
+        Err(d) => return Outcome::denied(d),
     };
-    let keys = keysets.keys_for_token(policy, token).await;
-    let report = jwtshield_core::validate_with_limits(
-        token,
+    let token = Token::parse(raw, limits);
+    let keys = keysets.keys_for_token(policy, &token).await;
+    let report = jwtshield_core::validate_with(
+        &token,
         &keys,
         policy,
         jwtshield_jwks::unix_now(),
-        limits,
+        keysets.extras(),
     );
-    let decision = gateway::decide(&report, &policy.policy().required_scopes, extra_scopes);
-    if decision.status == 200 {
-        match report.clone().into_verified() {
-            Ok(v) => Outcome::Allowed(Box::new(v), Box::new(report)),
-            Err(r) => Outcome::Denied(Decision::invalid_token("the token is not valid"), Some(r)),
+    let mut decision = gateway::decide(&report, &policy.policy().required_scopes, extra_scopes);
+    let verified = if decision.status == 200 {
+        let v = report.verified();
+        if v.is_none() {
+            decision = Decision::invalid_token("the token is not valid");
         }
+        v
     } else {
-        Outcome::Denied(decision, Some(Box::new(report)))
+        None
+    };
+    Outcome {
+        decision,
+        verified,
+        checked: Some((token, report)),
     }
 }
 
@@ -246,23 +264,20 @@ where
         let mut inner = take_ready(&mut self.inner);
         Box::pin(async move {
             let a = &auth.inner;
-            match authorize(req.headers(), &a.policy, &a.keysets, &[], &a.limits).await {
-                Outcome::Allowed(verified, _) => {
-                    req.extensions_mut().insert(*verified);
-                    inner.call(req).await
-                }
-                Outcome::Denied(decision, report) => {
-                    if let Some(r) = report {
-                        tracing::info!(
-                            target: "jwtshield::middleware",
-                            status = decision.status,
-                            codes = %r.errors().map(|f| f.code.as_str()).collect::<Vec<_>>().join(","),
-                            "request refused"
-                        );
-                    }
-                    Ok(deny_response(&decision, &a.realm))
-                }
+            let outcome = authorize(req.headers(), &a.policy, &a.keysets, &[], &a.limits).await;
+            if let Some(verified) = outcome.verified {
+                req.extensions_mut().insert(verified);
+                return inner.call(req).await;
             }
+            if let Some((_, r)) = &outcome.checked {
+                tracing::info!(
+                    target: "jwtshield::middleware",
+                    status = outcome.decision.status,
+                    codes = %r.errors().map(|f| f.code.as_str()).collect::<Vec<_>>().join(","),
+                    "request refused"
+                );
+            }
+            Ok(deny_response(&outcome.decision, &a.realm))
         })
     }
 }

@@ -20,6 +20,7 @@ fn now() -> i64 {
 }
 
 struct Fixture {
+    auth: JwtAuth,
     key: Signer,
     iss: String,
     url: String,
@@ -64,11 +65,12 @@ impl Fixture {
                     .layer(claim_includes("permissions", "delete:all")),
             )
             .layer(auth.layer());
-        let app = example::app(auth).merge(checks);
+        let app = example::app(auth.clone()).merge(checks);
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", l.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
         Fixture {
+            auth,
             key,
             iss,
             url,
@@ -124,6 +126,13 @@ async fn the_example_protects_public_private_and_admin() {
     let (s, _, v) = f.get("/api/private", bearer(&good)).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["userId"], "auth0|u1");
+    // the layer remembers the verified signature: presented again, the same answer
+    // without the math (the cache is the service's, shared through the key sets)
+    let cache = f.auth.key_sets().verified_cache().unwrap();
+    assert_eq!(cache.len(), 1);
+    let (s, _, v) = f.get("/api/private", bearer(&good)).await;
+    assert_eq!((s, v["userId"].as_str()), (200, Some("auth0|u1")));
+    assert_eq!(cache.len(), 1);
     // no token: 401 without an error code
     let (s, c, _) = f.get("/api/private", None).await;
     assert_eq!((s, c.as_str()), (401, "Bearer realm=\"jwtshield\""));

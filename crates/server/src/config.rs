@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// Largest key-set response in bytes. Default 1048576.
     #[arg(long, env = "JWTSHIELD_JWKS_MAX_RESPONSE_BYTES", value_name = "BYTES")]
     pub jwks_max_response_bytes: Option<usize>,
+    /// Entries of the verified-signature cache (a token presented again skips the
+    /// signature math); 0 turns it off. Default 65536.
+    #[arg(long, env = "JWTSHIELD_VERIFIED_CACHE_ENTRIES", value_name = "N")]
+    pub verified_cache_entries: Option<usize>,
 }
 
 /// The TOML file. Unknown keys are refused.
@@ -93,6 +97,7 @@ struct FileLimits {
     max_token_bytes: Option<usize>,
     max_concurrent_requests: Option<usize>,
     request_timeout_ms: Option<u64>,
+    verified_cache_entries: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -314,6 +319,10 @@ impl ServerConfig {
                 allow_private: allow_insecure,
                 allowed_addrs,
             },
+            verified_cache_entries: args
+                .verified_cache_entries
+                .or(file.limits.verified_cache_entries)
+                .unwrap_or(dj.verified_cache_entries),
             ..dj
         };
         if jwks.min_ttl > jwks.max_ttl {

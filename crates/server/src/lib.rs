@@ -203,6 +203,7 @@ pub async fn run(config: ServerConfig) -> Result<(), config::ConfigError> {
     let profiles = state.profiles();
     state.set_profiles((*profiles).clone());
     let _refresher = state.keysets().spawn_refresher();
+    let _upkeep = telemetry::spawn_upkeep(state.metrics().clone());
     let _reloader = spawn_reloader(state.clone());
     let listener = tokio::net::TcpListener::bind(listen)
         .await

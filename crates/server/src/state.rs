@@ -2,10 +2,11 @@
 //! reload), the key-set cache and the metrics handle.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime};
 
+use arc_swap::ArcSwap;
 use jwtshield_core::{Profiles, parse_profiles};
 use jwtshield_jwks::KeySets;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -20,7 +21,7 @@ pub struct AppState {
 
 struct Inner {
     config: ServerConfig,
-    profiles: RwLock<Arc<Profiles>>,
+    profiles: ArcSwap<Profiles>,
     keysets: KeySets,
     started: Instant,
     started_at: SystemTime,
@@ -66,7 +67,7 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 config,
-                profiles: RwLock::new(Arc::new(profiles)),
+                profiles: ArcSwap::from_pointee(profiles),
                 keysets,
                 started: Instant::now(),
                 started_at: SystemTime::now(),
@@ -83,11 +84,7 @@ impl AppState {
 
     /// The current profiles.
     pub fn profiles(&self) -> Arc<Profiles> {
-        self.inner
-            .profiles
-            .read()
-            .map(|p| p.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
+        self.inner.profiles.load_full()
     }
 
     /// Replaces the profiles atomically and starts warming their key sets.
@@ -96,12 +93,7 @@ impl AppState {
             self.inner.keysets.keep_warm(p);
         }
         metrics::gauge!("jwtshield_profiles").set(profiles.len() as f64);
-        let mut slot = self
-            .inner
-            .profiles
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        *slot = Arc::new(profiles);
+        self.inner.profiles.store(Arc::new(profiles));
     }
 
     /// Re-reads the profiles file; a bad file is refused and the old profiles stay.

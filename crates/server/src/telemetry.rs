@@ -1,9 +1,11 @@
 //! Logs (tracing, text or JSON, to stderr) and metrics (Prometheus text). Nothing
-//! here ever sees a token: requests are logged by method, route and status, and a
-//! validation by its issuer, kid, outcome, failed checks and a hash-prefix fingerprint.
+//! here ever logs a token: requests are logged by route and status, and a validation
+//! by its issuer, kid, outcome, failed checks and a hash-prefix fingerprint. The
+//! per-request metrics use handles registered once, so a request pays a few atomic
+//! adds, not registry lookups.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
@@ -70,36 +72,140 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// Drains the recorder's histogram samples into their buckets every few seconds, so
+/// memory stays flat between scrapes (samples are otherwise kept until rendered).
+pub fn spawn_upkeep(handle: PrometheusHandle) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
+        }
+    })
+}
+
+/// The endpoints that validate tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/validate/jwt`.
+    Validate,
+    /// `GET /v1/authz`.
+    Authz,
+}
+
+impl Endpoint {
+    fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Validate => "validate",
+            Endpoint::Authz => "authz",
+        }
+    }
+}
+
+/// Routes whose request metrics are registered once (a label set per status below);
+/// anything else goes through the registry.
+const ROUTES: [&str; 8] = [
+    "/v1/validate/jwt",
+    "/v1/authz",
+    "/v1/authz/{*path}",
+    "/v1/inspect/token",
+    "/healthz",
+    "/readyz",
+    "/v1/status",
+    "/metrics",
+];
+const STATUSES: [u16; 10] = [200, 400, 401, 403, 404, 405, 413, 415, 429, 503];
+
+/// Metric handles of the per-request path, registered once: the registry lookup (a
+/// hash of name and labels) is then paid at start, not per request.
+struct Hot {
+    requests: Vec<[metrics::Counter; STATUSES.len()]>,
+    latency: Vec<metrics::Histogram>,
+    validations: [[metrics::Counter; 2]; 2],
+    validation_latency: [metrics::Histogram; 2],
+    failures: Vec<metrics::Counter>,
+    verified_cache: [metrics::Counter; 2],
+}
+
+fn hot() -> &'static Hot {
+    static HOT: OnceLock<Hot> = OnceLock::new();
+    HOT.get_or_init(|| {
+        let endpoints = [Endpoint::Validate, Endpoint::Authz];
+        Hot {
+            requests: ROUTES
+                .iter()
+                .map(|r| {
+                    STATUSES.map(|s| {
+                        metrics::counter!("jwtshield_http_requests_total", "endpoint" => *r, "status" => s.to_string())
+                    })
+                })
+                .collect(),
+            latency: ROUTES
+                .iter()
+                .map(|r| metrics::histogram!("jwtshield_http_request_duration_seconds", "endpoint" => *r))
+                .collect(),
+            validations: endpoints.map(|e| {
+                ["valid", "invalid"].map(|o| {
+                    metrics::counter!("jwtshield_validations_total", "endpoint" => e.as_str(), "outcome" => o)
+                })
+            }),
+            validation_latency: endpoints.map(|e| {
+                metrics::histogram!("jwtshield_validation_duration_seconds", "endpoint" => e.as_str())
+            }),
+            failures: jwtshield_core::Check::ALL
+                .iter()
+                .map(|c| metrics::counter!("jwtshield_validation_failures_total", "check" => c.as_str()))
+                .collect(),
+            verified_cache: ["hit", "miss"].map(|r| {
+                metrics::counter!("jwtshield_verified_cache_lookups_total", "result" => r)
+            }),
+        }
+    })
+}
+
+static CACHE_COUNTS: [std::sync::atomic::AtomicU64; 2] = [
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(0),
+];
+
+/// Verified-signature cache hits and misses of the validations recorded so far (for
+/// `/v1/status`; `/metrics` has them as `jwtshield_verified_cache_lookups_total`).
+pub fn verified_cache_counts() -> (u64, u64) {
+    let n = |i: usize| CACHE_COUNTS[i].load(std::sync::atomic::Ordering::Relaxed);
+    (n(0), n(1))
+}
+
 /// Counts requests by route and status and records their latency.
 pub async fn track(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|p| {
+        let p = p.as_str();
+        (ROUTES.iter().position(|r| *r == p), p.to_owned())
+    });
     let start = Instant::now();
     let res = next.run(req).await;
     let elapsed = start.elapsed();
-    let status = res.status().as_u16().to_string();
-    metrics::counter!("jwtshield_http_requests_total", "endpoint" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("jwtshield_http_request_duration_seconds", "endpoint" => route.clone())
-        .record(elapsed.as_secs_f64());
-    tracing::debug!(target: "jwtshield::http", %method, %route, status = res.status().as_u16(), micros = elapsed.as_micros() as u64, "request");
-    res
-}
-
-/// A short fingerprint of a token for correlating logs: the first 12 hex digits of its
-/// SHA-256. It identifies a token without revealing any part of it.
-pub fn fingerprint(token: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.trim().as_bytes());
-    let mut out = String::with_capacity(12);
-    for b in &d.as_ref()[..6] {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
+    let status = res.status().as_u16();
+    let known = route.as_ref().and_then(|(i, _)| *i);
+    match (known, STATUSES.iter().position(|s| *s == status)) {
+        (Some(r), Some(si)) => {
+            let hot = hot();
+            hot.requests[r][si].increment(1);
+            hot.latency[r].record(elapsed.as_secs_f64());
+        }
+        _ => {
+            let route = route
+                .map(|(_, p)| p)
+                .unwrap_or_else(|| "unmatched".to_owned());
+            metrics::counter!("jwtshield_http_requests_total", "endpoint" => route.clone(), "status" => status.to_string()).increment(1);
+            metrics::histogram!("jwtshield_http_request_duration_seconds", "endpoint" => route)
+                .record(elapsed.as_secs_f64());
+        }
     }
-    out
+    if tracing::enabled!(target: "jwtshield::http", tracing::Level::DEBUG) {
+        tracing::debug!(target: "jwtshield::http", status, micros = elapsed.as_micros() as u64, "request");
+    }
+    res
 }
 
 /// Untrusted text for a log field: at most 200 characters (logged with Debug, so
@@ -111,62 +217,88 @@ fn clip(s: &str) -> &str {
     }
 }
 
-/// Records one validation in the metrics and the log.
+/// Records one validation in the metrics and the log: an invalid token is logged at
+/// `info`, a valid one at `debug` (`RUST_LOG=jwtshield::validation=debug` logs every
+/// validation).
 pub fn record_validation(
-    endpoint: &'static str,
+    endpoint: Endpoint,
     report: &jwtshield_core::Report,
-    token: &str,
+    token: &jwtshield_core::Token<'_>,
     profile: Option<&str>,
     elapsed: std::time::Duration,
 ) {
-    let outcome = if report.valid { "valid" } else { "invalid" };
-    metrics::counter!("jwtshield_validations_total", "endpoint" => endpoint, "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("jwtshield_validation_duration_seconds", "endpoint" => endpoint)
-        .record(elapsed.as_secs_f64());
+    let hot = hot();
+    let e = endpoint as usize;
+    let valid = report.valid();
+    hot.validations[e][usize::from(!valid)].increment(1);
+    hot.validation_latency[e].record(elapsed.as_secs_f64());
+    if let Some(hit) = report.signature_cached() {
+        hot.verified_cache[usize::from(!hit)].increment(1);
+        CACHE_COUNTS[usize::from(!hit)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    if valid {
+        if tracing::enabled!(target: "jwtshield::validation", tracing::Level::DEBUG) {
+            log_validation(endpoint, report, token, profile, elapsed);
+        }
+        return;
+    }
     let failed = report.failed_checks();
     for c in &failed {
-        metrics::counter!("jwtshield_validation_failures_total", "check" => c.as_str())
-            .increment(1);
+        if let Some(i) = jwtshield_core::Check::ALL.iter().position(|x| x == c) {
+            hot.failures[i].increment(1);
+        }
     }
-    if tracing::enabled!(tracing::Level::INFO) {
-        // a string member of the header or claims, or "" (never the token itself)
-        let member = |obj: Option<&JsonObject>, name: &str| {
-            obj.and_then(|o| o.raw(name))
-                .and_then(jwtshield_core::json::raw_str)
-                .map(|s| s.into_owned())
-                .unwrap_or_default()
-        };
-        let iss = member(report.claims.as_ref(), "iss");
-        let kid = member(report.header.as_ref(), "kid");
-        let failed: Vec<&str> = failed.iter().map(|c| c.as_str()).collect();
-        let codes: Vec<&str> = report.errors().map(|f| f.code.as_str()).collect();
+    if tracing::enabled!(target: "jwtshield::validation", tracing::Level::INFO) {
+        log_validation(endpoint, report, token, profile, elapsed);
+    }
+}
+
+/// One log line: issuer, kid, outcome, failed checks, codes and a fingerprint of the
+/// token (never the token).
+fn log_validation(
+    endpoint: Endpoint,
+    report: &jwtshield_core::Report,
+    token: &jwtshield_core::Token<'_>,
+    profile: Option<&str>,
+    elapsed: std::time::Duration,
+) {
+    let member = |obj: Option<&JsonObject>, name: &str| {
+        obj.and_then(|o| o.raw(name))
+            .and_then(jwtshield_core::json::raw_str)
+            .map(|s| s.into_owned())
+            .unwrap_or_default()
+    };
+    let iss = member(report.claims(), "iss");
+    let kid = member(report.header(), "kid");
+    let failed: Vec<&str> = report.failed_checks().iter().map(|c| c.as_str()).collect();
+    let codes: Vec<&str> = report.errors().map(|f| f.code.as_str()).collect();
+    let outcome = if report.valid() { "valid" } else { "invalid" };
+    if report.valid() {
+        tracing::debug!(
+            target: "jwtshield::validation",
+            endpoint = endpoint.as_str(),
+            outcome,
+            iss = ?clip(&iss),
+            kid = ?clip(&kid),
+            profile = profile.unwrap_or(""),
+            cached = report.signature_cached().unwrap_or(false),
+            token_fp = %token.fingerprint(),
+            micros = elapsed.as_micros() as u64,
+            "validation"
+        );
+    } else {
         tracing::info!(
             target: "jwtshield::validation",
-            endpoint,
+            endpoint = endpoint.as_str(),
             outcome,
             iss = ?clip(&iss),
             kid = ?clip(&kid),
             profile = profile.unwrap_or(""),
             failed_checks = %failed.join(","),
             codes = %codes.join(","),
-            token_fp = %fingerprint(token),
+            token_fp = %token.fingerprint(),
             micros = elapsed.as_micros() as u64,
             "validation"
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fingerprint_is_a_short_stable_hash() {
-        let a = fingerprint("aaa.bbb.ccc");
-        assert_eq!(a.len(), 12);
-        assert_eq!(a, fingerprint(" aaa.bbb.ccc\n"));
-        assert_ne!(a, fingerprint("aaa.bbb.ccd"));
-        assert!(!a.contains("aaa"));
     }
 }

@@ -1,7 +1,7 @@
 //! Reports turned into RFC 6750 answers.
 
+use jwtshield_core::KeySet;
 use jwtshield_core::gateway::{BearerError, decide};
-use jwtshield_core::{KeySet, validate};
 use serde_json::json;
 
 use crate::support::*;
@@ -55,7 +55,7 @@ fn decisions_follow_rfc_6750() {
         Some("the token lacks the scope admin:read")
     );
     // keys unavailable: 503, never 200
-    let r = validate(
+    let r = validate_str(
         &rsa().good(json!({})),
         &KeySet::unreachable("https://x/jwks", "down"),
         &p,

@@ -7,5 +7,6 @@ mod codes;
 mod docs;
 mod gateway;
 mod props;
+mod sigcache;
 mod support;
 mod wycheproof;

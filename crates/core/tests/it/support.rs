@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use jwtshield_core::{CompiledPolicy, KeySet, Policy, Report};
+use jwtshield_core::{CompiledPolicy, KeySet, Limits, Policy, Report, Token};
 pub use jwtshield_testkit::{Signer, jwks};
 use serde_json::{Value, json};
 
@@ -98,19 +98,29 @@ pub fn policy(extra: Value) -> CompiledPolicy {
     Policy::from_json(&p).unwrap().compile().unwrap()
 }
 
+/// Parses a token under the default limits.
+pub fn parse(token: &str) -> Token<'_> {
+    Token::parse(token, &Limits::default())
+}
+
+/// Validates a token text with these keys.
+pub fn validate_str(token: &str, keys: &KeySet, policy: &CompiledPolicy, now: i64) -> Report {
+    jwtshield_core::validate(&parse(token), keys, policy, now)
+}
+
 /// Validates with the policy's inline keys at [`NOW`].
 pub fn check(token: &str, policy: &CompiledPolicy) -> Report {
     let empty = KeySet::empty();
     let keys = policy.inline_keys().map(|k| k.as_ref()).unwrap_or(&empty);
-    jwtshield_core::validate(token, keys, policy, NOW)
+    jwtshield_core::validate(&parse(token), keys, policy, NOW)
 }
 
 pub fn codes(r: &Report) -> Vec<&'static str> {
-    r.findings.iter().map(|f| f.code.as_str()).collect()
+    r.findings().iter().map(|f| f.code.as_str()).collect()
 }
 
 pub fn status(r: &Report, check: &str) -> Option<&'static str> {
-    r.checks
+    r.checks()
         .iter()
         .find(|(c, _)| c.as_str() == check)
         .map(|(_, s)| s.as_str())
@@ -121,4 +131,39 @@ pub fn replace_part(token: &str, part: usize, raw: &str) -> String {
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     parts[part] = raw.to_owned();
     parts.join(".")
+}
+
+/// The order of the P-256 group.
+pub const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// `a - b` for 32-byte big-endian numbers (b <= a).
+pub fn sub_be(a: &[u8; 32], b: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut d = i16::from(a[i]) - i16::from(b[i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        out[i] = d as u8;
+    }
+    out
+}
+
+/// A P-256 signature in DER (`SEQUENCE { r, s }`) instead of JWS's raw `r||s`.
+pub fn der_signature(raw: &[u8]) -> Vec<u8> {
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let int = |x: &[u8]| {
+        let mut v = x.to_vec();
+        if v[0] & 0x80 != 0 {
+            v.insert(0, 0);
+        }
+        [vec![0x02, v.len() as u8], v].concat()
+    };
+    let body = [int(r), int(s)].concat();
+    [vec![0x30, body.len() as u8], body].concat()
 }

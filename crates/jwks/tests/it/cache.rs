@@ -1,7 +1,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use jwtshield_core::{Code, Freshness, validate};
+use jwtshield_core::{Code, Freshness};
 use jwtshield_jwks::{Config, GuardConfig, KeySets};
 use serde_json::json;
 
@@ -17,7 +17,7 @@ fn cfg() -> Config {
 }
 
 fn codes(r: &jwtshield_core::Report) -> Vec<&'static str> {
-    r.findings.iter().map(|f| f.code.as_str()).collect()
+    r.findings().iter().map(|f| f.code.as_str()).collect()
 }
 
 /// Waits (bounded) until `f` holds; the bound only stops a broken test from hanging.
@@ -49,13 +49,13 @@ async fn rotation_is_picked_up_with_exactly_one_fetch_under_50_concurrent_reques
     for _ in 0..50 {
         let (sets, p, token) = (sets.clone(), p.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
-            let keys = sets.keys_for_token(&p, &token).await;
+            let keys = keys_for(&sets, &p, &token).await;
             validate(&token, &keys, &p, NOW)
         }));
     }
     for t in tasks {
         let r = t.await.unwrap();
-        assert!(r.valid, "{:?}", codes(&r));
+        assert!(r.valid(), "{:?}", codes(&r));
     }
     println!(
         "fetches for a rotation under 50 concurrent requests: {} (1 before it)",
@@ -102,7 +102,7 @@ async fn a_flood_of_300_random_kids_costs_at_most_one_fetch() {
         &p,
         NOW,
     );
-    assert!(r.valid);
+    assert!(r.valid());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,17 +172,17 @@ async fn a_cold_set_that_is_down_hanging_garbage_or_huge_is_jwks_unreachable() {
         let sets = KeySets::new(cfg()).unwrap();
         let p = server.policy();
         let token = token(&k, &server.issuer());
-        let keys = tokio::time::timeout(Duration::from_secs(10), sets.keys_for_token(&p, &token))
+        let keys = tokio::time::timeout(Duration::from_secs(10), keys_for(&sets, &p, &token))
             .await
             .expect("a hanging JWKS never holds a request past the fetch timeout");
         let r = validate(&token, &keys, &p, NOW);
         assert_eq!(codes(&r), ["JWKS_UNREACHABLE"], "{needle}");
         assert!(
-            r.findings[0].message.contains(needle),
+            r.findings()[0].message.contains(needle),
             "{needle}: {}",
-            r.findings[0].message
+            r.findings()[0].message
         );
-        assert_eq!(r.findings[0].check.as_str(), "key_freshness");
+        assert_eq!(r.findings()[0].check.as_str(), "key_freshness");
         assert!(
             sets.status()[0]
                 .last_error
@@ -204,9 +204,9 @@ async fn a_jwks_that_is_down_is_not_hammered() {
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let (sets, p, token) = (sets.clone(), p.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            sets.keys_for_token(&p, &token).await
-        }));
+        tasks.push(tokio::spawn(
+            async move { keys_for(&sets, &p, &token).await },
+        ));
     }
     for t in tasks {
         assert!(matches!(
@@ -215,7 +215,7 @@ async fn a_jwks_that_is_down_is_not_hammered() {
         ));
     }
     for _ in 0..80 {
-        let keys = sets.keys_for_token(&p, &token).await;
+        let keys = keys_for(&sets, &p, &token).await;
         assert_eq!(
             codes(&validate(&token, &keys, &p, NOW)),
             ["JWKS_UNREACHABLE"]
@@ -243,7 +243,7 @@ async fn a_failed_or_garbage_refresh_keeps_the_old_keys() {
     .unwrap();
     let p = server.policy();
     let token = token(&k, &server.issuer());
-    assert!(validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW).valid);
+    assert!(validate(&token, &keys_for(&sets, &p, &token).await, &p, NOW).valid());
     for (i, mode) in [
         Mode::Status(503),
         Mode::Garbage,
@@ -262,7 +262,7 @@ async fn a_failed_or_garbage_refresh_keeps_the_old_keys() {
         let keys = sets.keys_for(&p, Some(&format!("unknown-{i}"))).await;
         assert_eq!(server.hits(), hits + 1, "{:?}", sets.status()[0].last_error);
         assert_eq!(keys.kids(), ["k"]);
-        assert!(validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW).valid);
+        assert!(validate(&token, &keys_for(&sets, &p, &token).await, &p, NOW).valid());
         assert!(sets.status()[0].last_error.is_some());
     }
 }
@@ -280,37 +280,37 @@ async fn stale_window_then_unreachable() {
     .unwrap();
     let p = server.policy();
     let token = token(&k, &server.issuer());
-    assert!(validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW).valid);
+    assert!(validate(&token, &keys_for(&sets, &p, &token).await, &p, NOW).valid());
     server.set(Mode::Status(503));
     tokio::time::sleep(Duration::from_millis(1100)).await;
     // expired: served at once, refreshed in the background; that refresh fails
-    let keys = sets.keys_for_token(&p, &token).await;
+    let keys = keys_for(&sets, &p, &token).await;
     assert_eq!(keys.kids(), ["k"]);
     eventually(|| sets.status()[0].last_error.is_some()).await;
-    let keys = sets.keys_for_token(&p, &token).await;
+    let keys = keys_for(&sets, &p, &token).await;
     assert!(
         matches!(keys.freshness, Freshness::Stale { .. }),
         "{:?}",
         keys.freshness
     );
     let r = validate(&token, &keys, &p, NOW);
-    assert!(r.valid, "stale keys still verify: {:?}", codes(&r));
+    assert!(r.valid(), "stale keys still verify: {:?}", codes(&r));
     assert_eq!(codes(&r), ["JWKS_STALE"]);
     assert!(sets.status()[0].stale);
     // past the stale window the old keys are dropped
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let keys = sets.keys_for_token(&p, &token).await;
+    let keys = keys_for(&sets, &p, &token).await;
     let r = validate(&token, &keys, &p, NOW);
     assert_eq!(codes(&r), ["JWKS_UNREACHABLE"]);
     assert!(
-        r.findings[0].message.contains("past the stale window"),
+        r.findings()[0].message.contains("past the stale window"),
         "{}",
-        r.findings[0].message
+        r.findings()[0].message
     );
     // the JWKS comes back: the next request recovers
     server.serve(jwks(&[&k]), None);
     tokio::time::sleep(Duration::from_millis(60)).await;
-    assert!(validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW).valid);
+    assert!(validate(&token, &keys_for(&sets, &p, &token).await, &p, NOW).valid());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,26 +322,26 @@ async fn discovery_finds_the_keys_and_a_mismatched_issuer_is_refused() {
     let token = token(&k, &iss);
     // no discovery document: Auth0's layout, .well-known/jwks.json
     let p = policy(&iss, None);
-    assert!(validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW).valid);
+    assert!(validate(&token, &keys_for(&sets, &p, &token).await, &p, NOW).valid());
     assert_eq!(sets.status()[0].url, format!("{iss}.well-known/jwks.json"));
     // a discovery document that names the issuer: its jwks_uri is used
     *server.state.discovery.lock().unwrap() =
         Some(json!({"issuer": iss, "jwks_uri": server.url()}));
     let sets = KeySets::new(cfg()).unwrap();
-    assert!(validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW).valid);
+    assert!(validate(&token, &keys_for(&sets, &p, &token).await, &p, NOW).valid());
     assert_eq!(sets.status()[0].url, server.url());
     // one that names another issuer: its keys are not this issuer's
     *server.state.discovery.lock().unwrap() =
         Some(json!({"issuer": "https://evil.example/", "jwks_uri": server.url()}));
     let sets = KeySets::new(cfg()).unwrap();
     let hits = server.hits();
-    let r = validate(&token, &sets.keys_for_token(&p, &token).await, &p, NOW);
+    let r = validate(&token, &keys_for(&sets, &p, &token).await, &p, NOW);
     assert_eq!(codes(&r), ["DISCOVERY_ISSUER_MISMATCH"]);
-    assert_eq!(r.findings[0].evidence["actual"], "https://evil.example/");
+    assert_eq!(r.findings()[0].evidence["actual"], "https://evil.example/");
     assert_eq!(server.hits(), hits, "no key set fetched");
     // the discovery result is cached
     let d = server.state.discovery_hits.load(Ordering::SeqCst);
-    sets.keys_for_token(&p, &token).await;
+    keys_for(&sets, &p, &token).await;
     assert_eq!(server.state.discovery_hits.load(Ordering::SeqCst), d);
 }
 
@@ -378,7 +378,7 @@ async fn keys_that_cannot_verify_are_skipped_and_explained_in_status() {
         NOW,
     );
     assert_eq!(codes(&r), ["KEY_REJECTED"]);
-    assert_eq!(r.findings[0].code, Code::KEY_REJECTED);
+    assert_eq!(r.findings()[0].code, Code::KEY_REJECTED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

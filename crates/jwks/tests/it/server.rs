@@ -10,7 +10,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use jwtshield_core::{CompiledPolicy, Policy};
+use jwtshield_core::{CompiledPolicy, KeySet, Limits, Policy, Report, Token};
+use jwtshield_jwks::KeySets;
 use serde_json::{Value, json};
 
 pub const NOW: i64 = 1_700_000_000;
@@ -187,4 +188,15 @@ pub fn policy(issuer: &str, jwks_uri: Option<&str>) -> CompiledPolicy {
         p["jwks_uri"] = json!(u);
     }
     Policy::from_json(&p).unwrap().compile().unwrap()
+}
+
+/// Validates a token text with these keys (parsed under the default limits).
+pub fn validate(token: &str, keys: &KeySet, p: &CompiledPolicy, now: i64) -> Report {
+    jwtshield_core::validate(&Token::parse(token, &Limits::default()), keys, p, now)
+}
+
+/// The keys for a token text.
+pub async fn keys_for(sets: &KeySets, p: &CompiledPolicy, token: &str) -> KeySet {
+    sets.keys_for_token(p, &Token::parse(token, &Limits::default()))
+        .await
 }

@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jwtshield_core::gateway::Decision;
-use jwtshield_middleware::{Outcome, authorize, deny_response};
+use jwtshield_middleware::{authorize, deny_response};
 use serde::Deserialize;
 
 use crate::problem::{Problem, ProblemDetails};
@@ -51,9 +51,11 @@ fn identity_headers(res: &mut Response, verified: &jwtshield_core::Verified) {
     if let Some(iss) = verified.issuer() {
         put("x-auth-issuer", iss);
     }
-    if let Ok(json) = serde_json::to_vec(verified.claims()) {
-        put("x-auth-claims", &jwtshield_core::b64::encode(json));
-    }
+    // the claims JSON as verified (its text, not re-serialized)
+    put(
+        "x-auth-claims",
+        &jwtshield_core::b64::encode(verified.claims().as_str()),
+    );
 }
 
 /// Decides whether the request's bearer token may pass.
@@ -108,10 +110,6 @@ pub async fn authz(
                 .collect()
         })
         .unwrap_or_default();
-    let token = jwtshield_core::gateway::bearer_token(header(&headers, "authorization"))
-        .ok()
-        .flatten()
-        .unwrap_or("");
     let start = Instant::now();
     let outcome = authorize(
         &headers,
@@ -122,43 +120,54 @@ pub async fn authz(
     )
     .await;
     let elapsed = start.elapsed();
-    let (res, report) = match outcome {
-        Outcome::Allowed(verified, report) => {
+    let res = match &outcome.verified {
+        Some(verified) => {
             let mut res = StatusCode::OK.into_response();
-            identity_headers(&mut res, &verified);
-            (res, Some(report))
+            identity_headers(&mut res, verified);
+            res
         }
-        Outcome::Denied(decision, report) => {
-            if let Some(report) = &report {
+        None => {
+            if let Some((_, report)) = &outcome.checked
+                && tracing::enabled!(target: "jwtshield::authz", tracing::Level::INFO)
+            {
                 // the full findings go to the log, never to the client
                 tracing::info!(
                     target: "jwtshield::authz",
                     profile = profile_id,
-                    status = decision.status,
-                    findings = %serde_json::to_string(&report.findings).unwrap_or_default(),
+                    status = outcome.decision.status,
+                    findings = %serde_json::to_string(report.findings()).unwrap_or_default(),
                     "request refused"
                 );
             }
-            (deny_response(&decision, REALM), report)
+            deny_response(&outcome.decision, REALM)
         }
     };
-    if let Some(report) = report {
-        telemetry::record_validation("authz", &report, token, Some(profile_id), elapsed);
+    if let Some((token, report)) = &outcome.checked {
+        telemetry::record_validation(
+            telemetry::Endpoint::Authz,
+            report,
+            token,
+            Some(profile_id),
+            elapsed,
+        );
     }
     count(res)
 }
 
 fn count(res: Response) -> Response {
-    let status = res.status().as_u16();
-    let label = match status {
-        200 => "200",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        503 => "503",
-        _ => "other",
-    };
-    metrics::counter!("jwtshield_authz_decisions_total", "status" => label).increment(1);
+    const LABELS: [&str; 7] = ["200", "400", "401", "403", "404", "503", "other"];
+    static COUNTERS: std::sync::OnceLock<Vec<metrics::Counter>> = std::sync::OnceLock::new();
+    let counters = COUNTERS.get_or_init(|| {
+        LABELS
+            .iter()
+            .map(|l| metrics::counter!("jwtshield_authz_decisions_total", "status" => *l))
+            .collect()
+    });
+    let status = res.status().as_u16().to_string();
+    let i = LABELS
+        .iter()
+        .position(|l| *l == status)
+        .unwrap_or(LABELS.len() - 1);
+    counters[i].increment(1);
     res
 }

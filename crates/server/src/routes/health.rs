@@ -51,7 +51,20 @@ fn status_value(state: &AppState) -> Value {
         "jwks_insecure": state.config().insecure(),
         "profiles": state.profiles().keys().collect::<Vec<_>>(),
         "key_sets": state.keysets().status(),
+        "verified_cache": verified_cache(state),
     })
+}
+
+fn verified_cache(state: &AppState) -> Value {
+    let (hits, misses) = crate::telemetry::verified_cache_counts();
+    match state.keysets().verified_cache() {
+        Some(c) => {
+            json!({"enabled": true, "entries": c.len(), "capacity": c.capacity(), "hits": hits, "misses": misses})
+        }
+        None => {
+            json!({"enabled": false, "entries": 0, "capacity": 0, "hits": hits, "misses": misses})
+        }
+    }
 }
 
 /// Version, uptime, profiles and every cached key set: key ids, fetched and expiry

@@ -24,6 +24,21 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .set(sets.iter().filter(|s| s.last_error.is_some()).count() as f64);
     metrics::gauge!("jwtshield_profiles").set(state.profiles().len() as f64);
     metrics::gauge!("jwtshield_uptime_seconds").set(state.uptime() as f64);
+    let lookups = state.keysets().lookup_counts();
+    for (result, n) in [
+        ("hit", lookups.hit),
+        ("miss", lookups.miss),
+        ("unreachable", lookups.unreachable),
+    ] {
+        metrics::counter!("jwtshield_jwks_lookups_total", "result" => result).absolute(n);
+    }
+    let (entries, capacity) = state
+        .keysets()
+        .verified_cache()
+        .map(|c| (c.len(), c.capacity()))
+        .unwrap_or_default();
+    metrics::gauge!("jwtshield_verified_cache_entries").set(entries as f64);
+    metrics::gauge!("jwtshield_verified_cache_capacity").set(capacity as f64);
     let mut res = state.metrics().render().into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -10,14 +10,12 @@ pub mod validate;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::problem::Problem;
 
-/// Reads a JSON object body under the size limit, with the core's strict JSON rules
-/// (duplicate members refused).
-pub async fn read_object(body: Body, limit: usize) -> Result<Map<String, Value>, Problem> {
+/// Reads a request body under the size limit.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Problem> {
     let bytes: Bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| Problem::too_large(limit))?;
@@ -26,40 +24,78 @@ pub async fn read_object(body: Body, limit: usize) -> Result<Map<String, Value>,
             "the request body is empty; send a JSON object such as {\"token\": \"...\", \"issuer_profile_id\": \"...\"}",
         ));
     }
-    let value = jwtshield_core::json::parse_value(&bytes, 64)
+    Ok(bytes)
+}
+
+/// Deserializes a JSON object body into a typed request (unknown and repeated members
+/// refused), with problems that name the field.
+pub fn parse_body<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Problem> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(match jwtshield_core::json::parse_value(bytes, 64) {
+            Ok(other) => Problem::bad_request(format!(
+                "the request body must be a JSON object, found {}",
+                jwtshield_core::json::kind_of(&other)
+            )),
+            Err(e) => Problem::bad_request(format!("the request body is not valid JSON: {e}")),
+        });
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return Problem::bad_request(format!("the request body is not valid JSON: {inner}"));
+        }
+        let text = inner.to_string();
+        let text = text.split(" at line ").next().unwrap_or_default();
+        field_problem(&path, text)
+    })?;
+    de.end()
         .map_err(|e| Problem::bad_request(format!("the request body is not valid JSON: {e}")))?;
-    match value {
-        Value::Object(map) => Ok(map),
-        other => Err(Problem::bad_request(format!(
-            "the request body must be a JSON object, found {}",
-            jwtshield_core::json::kind_of(&other)
-        ))),
-    }
+    Ok(value)
 }
 
-/// The `token` member: required, a string.
-pub fn token_field(body: &Map<String, Value>) -> Result<&str, Problem> {
-    match body.get("token") {
-        Some(Value::String(t)) => Ok(t),
-        Some(other) => Err(Problem::bad_field(
-            "token",
-            format!(
-                "`token` must be a string, found {}",
-                jwtshield_core::json::kind_of(other)
-            ),
-        )),
-        None => Err(Problem::bad_field("token", "`token` is required")),
+/// A deserialization error turned into a problem naming the field.
+fn field_problem(path: &str, text: &str) -> Problem {
+    let quoted = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    if let Some(name) = quoted("missing field `") {
+        return Problem::bad_field(name.clone(), format!("`{name}` is required"));
     }
-}
-
-/// Refuses members other than `allowed`, naming the first unknown one.
-pub fn only_fields(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), Problem> {
-    match body.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(Problem::bad_field(
-            k.clone(),
-            format!("unknown field `{k}`; expected {}", allowed.join(", ")),
-        )),
-        None => Ok(()),
+    if let Some(name) = quoted("duplicate field `") {
+        return Problem::bad_field(
+            name.clone(),
+            format!("member `{name}` appears more than once"),
+        );
+    }
+    if text.starts_with("unknown field `") {
+        let name = quoted("unknown field `").unwrap_or_default();
+        let expected = text.split_once(", expected ").map(|(_, e)| e).unwrap_or("");
+        return Problem::bad_field(
+            name.clone(),
+            format!("unknown field `{name}`; expected {expected}"),
+        );
+    }
+    let field = if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
+    };
+    let message = match text
+        .strip_prefix("invalid type: ")
+        .and_then(|t| t.split_once(", expected "))
+    {
+        Some((found, expected)) => format!("must be {expected}, found {found}"),
+        None => text.to_owned(),
+    };
+    if field.is_empty() {
+        Problem::bad_request(message)
+    } else {
+        Problem::bad_field(field.clone(), format!("`{field}` {message}"))
     }
 }
 

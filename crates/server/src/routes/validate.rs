@@ -1,15 +1,17 @@
 //! `POST /v1/validate/jwt` and `POST /v1/inspect/token`.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
-use jwtshield_core::{CompiledPolicy, Policy};
+use jwtshield_core::{CompiledPolicy, Policy, Token};
 use jwtshield_jwks::unix_now;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
-use super::{json_no_store, only_fields, read_object, token_field};
+use super::{json_no_store, parse_body, read_body};
 use crate::problem::{Problem, ProblemDetails};
 use crate::schema;
 use crate::state::AppState;
@@ -52,12 +54,34 @@ impl RequestPolicy {
     }
 }
 
+/// The body of `POST /v1/validate/jwt`: a token and either an inline policy or an
+/// issuer profile id. Unknown or repeated members are refused; `null` means absent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateRequest<'a> {
+    /// The compact JWS (a `Bearer ` prefix or surrounding whitespace is a finding).
+    #[serde(borrow)]
+    pub token: Cow<'a, str>,
+    /// An inline Policy.
+    #[serde(default, borrow)]
+    pub policy: Option<&'a RawValue>,
+    /// The id of a loaded issuer profile.
+    #[serde(default, borrow)]
+    pub issuer_profile_id: Option<Cow<'a, str>>,
+}
+
+/// The body of `POST /v1/inspect/token`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectRequest<'a> {
+    /// The token to decode.
+    #[serde(borrow)]
+    pub token: Cow<'a, str>,
+}
+
 /// Finds the policy named by the request: inline, or an issuer profile.
-fn request_policy(
-    state: &AppState,
-    body: &serde_json::Map<String, Value>,
-) -> Result<RequestPolicy, Problem> {
-    match (body.get("policy"), body.get("issuer_profile_id")) {
+fn request_policy(state: &AppState, req: &ValidateRequest<'_>) -> Result<RequestPolicy, Problem> {
+    match (req.policy, req.issuer_profile_id.as_deref()) {
         (Some(_), Some(_)) => Err(Problem::bad_field(
             "policy",
             "give either `policy` or `issuer_profile_id`, not both",
@@ -66,35 +90,33 @@ fn request_policy(
             "policy",
             "give a `policy` object or an `issuer_profile_id` (see GET /v1/issuer-profiles and GET /v1/presets)",
         )),
-        (Some(p), None) => {
-            if !p.is_object() {
+        (Some(raw), None) => {
+            // the strict reader: duplicate members refused at any depth
+            let value =
+                jwtshield_core::json::parse_value(raw.get().as_bytes(), 64).map_err(|e| {
+                    Problem::bad_field("policy", format!("`policy` is not acceptable JSON: {e}"))
+                })?;
+            if !value.is_object() {
                 return Err(Problem::bad_field(
                     "policy",
                     format!(
                         "`policy` must be an object, found {}",
-                        jwtshield_core::json::kind_of(p)
+                        jwtshield_core::json::kind_of(&value)
                     ),
                 ));
             }
-            let policy = Policy::from_json(p)
+            let policy = Policy::from_json(&value)
                 .and_then(Policy::compile)
                 .map_err(policy_problem)?;
             Ok(RequestPolicy::Inline(Box::new(policy)))
         }
-        (None, Some(Value::String(id))) => {
+        (None, Some(id)) => {
             let profiles = state.profiles();
             match profiles.contains_key(id) {
-                true => Ok(RequestPolicy::Profile(profiles, id.clone())),
+                true => Ok(RequestPolicy::Profile(profiles, id.to_owned())),
                 false => Err(Problem::unknown_profile(id, &profiles)),
             }
         }
-        (None, Some(other)) => Err(Problem::bad_field(
-            "issuer_profile_id",
-            format!(
-                "`issuer_profile_id` must be a string, found {}",
-                jwtshield_core::json::kind_of(other)
-            ),
-        )),
     }
 }
 
@@ -114,23 +136,19 @@ fn request_policy(
     )
 )]
 pub async fn validate(State(state): State<AppState>, body: Body) -> Result<Response, Problem> {
-    let body = read_object(body, state.config().max_body_bytes).await?;
-    only_fields(&body, &["token", "policy", "issuer_profile_id"])?;
-    let token = token_field(&body)?;
-    let policy = request_policy(&state, &body)?;
+    let bytes = read_body(body, state.config().max_body_bytes).await?;
+    let req: ValidateRequest<'_> = parse_body(&bytes)?;
+    let policy = request_policy(&state, &req)?;
+    let token = Token::parse(&req.token, &state.config().limits);
     let start = Instant::now();
-    let keys = state.keysets().keys_for_token(policy.get(), token).await;
-    let report = jwtshield_core::validate_with_limits(
-        token,
-        &keys,
-        policy.get(),
-        unix_now(),
-        &state.config().limits,
-    );
+    let keysets = state.keysets();
+    let keys = keysets.keys_for_token(policy.get(), &token).await;
+    let report =
+        jwtshield_core::validate_with(&token, &keys, policy.get(), unix_now(), keysets.extras());
     telemetry::record_validation(
-        "validate",
+        telemetry::Endpoint::Validate,
         &report,
-        token,
+        &token,
         policy.profile(),
         start.elapsed(),
     );
@@ -151,8 +169,8 @@ pub async fn validate(State(state): State<AppState>, body: Body) -> Result<Respo
     )
 )]
 pub async fn inspect(State(state): State<AppState>, body: Body) -> Result<Response, Problem> {
-    let body = read_object(body, state.config().max_body_bytes).await?;
-    only_fields(&body, &["token"])?;
-    let token = token_field(&body)?;
-    Ok(json_no_store(&jwtshield_core::inspect(token, unix_now())))
+    let bytes = read_body(body, state.config().max_body_bytes).await?;
+    let req: InspectRequest<'_> = parse_body(&bytes)?;
+    let token = Token::parse(&req.token, &state.config().limits);
+    Ok(json_no_store(&jwtshield_core::inspect(&token, unix_now())))
 }

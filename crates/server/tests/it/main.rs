@@ -3,5 +3,6 @@
 
 mod api;
 mod authz;
+mod cache;
 mod ops;
 mod support;

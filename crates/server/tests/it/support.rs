@@ -1,8 +1,8 @@
 //! A running service on 127.0.0.1:0 and a real JWKS server next to it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -88,6 +88,7 @@ pub fn config(profiles: Option<Value>) -> ServerConfig {
 pub struct Jwks {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
+    keys: Arc<Mutex<Value>>,
 }
 
 impl Jwks {
@@ -95,19 +96,29 @@ impl Jwks {
         format!("http://{}/", self.addr)
     }
 
+    pub fn jwks_uri(&self) -> String {
+        format!("http://{}/.well-known/jwks.json", self.addr)
+    }
+
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Publishes another key set from now on (a rotation).
+    pub fn publish(&self, jwks: Value) {
+        *self.keys.lock().unwrap() = jwks;
     }
 }
 
 /// Serves `jwks` at /.well-known/jwks.json (or hangs when `hang`).
 pub async fn jwks_server(jwks: Value, hang: bool) -> Jwks {
     let hits = Arc::new(AtomicUsize::new(0));
-    let h = hits.clone();
+    let keys = Arc::new(Mutex::new(jwks));
+    let (h, k) = (hits.clone(), keys.clone());
     let app = Router::new().route(
         "/.well-known/jwks.json",
         get(move || {
-            let jwks = jwks.clone();
+            let jwks = k.lock().unwrap().clone();
             let h = h.clone();
             async move {
                 h.fetch_add(1, Ordering::SeqCst);
@@ -121,7 +132,7 @@ pub async fn jwks_server(jwks: Value, hang: bool) -> Jwks {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Jwks { addr, hits }
+    Jwks { addr, hits, keys }
 }
 
 /// The test RS256 key (`kid` k1), created once per test binary (RSA key generation is slow).

@@ -1,0 +1,194 @@
+//! One home per check. Each module holds one check and nothing else: a `run` that reads
+//! the token, the policy, the keys and `now` from the shared [`Cx`] and records its
+//! findings and status there. [`crate::validate`] is the ordered list of these checks.
+
+use std::borrow::Cow;
+
+use crate::alg::Alg;
+use crate::finding::{Check, Checks, Finding, State};
+use crate::json::JsonObject;
+use crate::keys::{Key, KeySet};
+use crate::policy::CompiledPolicy;
+use crate::report::{KeyUsed, Report};
+use crate::sigcache::SignatureCache;
+use crate::token::{MAX_SIGNATURE_BYTES, Parts, Token};
+
+pub mod algorithm;
+pub mod audience;
+pub mod expiry;
+pub mod format;
+pub mod header;
+pub mod id_token;
+pub mod issued_at;
+pub mod issuer;
+pub mod key;
+pub mod key_freshness;
+pub mod max_ttl;
+pub mod not_before;
+pub mod required_claims;
+pub mod scopes;
+pub mod signature;
+pub mod time;
+pub mod token_type;
+
+/// Most keys tried for one token (several keys can match a token without `kid`).
+pub const MAX_KEYS_TRIED: usize = 8;
+
+/// The signature segment, decoded once.
+pub(crate) enum Signature<'b> {
+    /// Not strict base64url: `BASE64_INVALID` was reported by the parser.
+    Undecodable,
+    /// Longer than any supported key produces (about this many bytes).
+    TooLong(usize),
+    /// The decoded bytes (possibly empty).
+    Bytes(&'b [u8]),
+}
+
+/// The usable keys for this token, in the order they are tried (no allocation).
+#[derive(Default)]
+pub(crate) struct Candidates {
+    at: [usize; MAX_KEYS_TRIED],
+    len: usize,
+}
+
+impl Candidates {
+    pub(crate) fn push(&mut self, i: usize) -> bool {
+        if self.len == MAX_KEYS_TRIED {
+            return false;
+        }
+        self.at[self.len] = i;
+        self.len += 1;
+        true
+    }
+
+    pub(crate) fn iter<'k>(&self, keys: &'k KeySet) -> impl Iterator<Item = &'k Key> {
+        self.at[..self.len]
+            .iter()
+            .filter_map(|i| keys.keys().get(*i))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// What a validation may consult besides the token, keys, policy and clock.
+#[derive(Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// Remembers exact tokens whose signature verified, so a token presented again
+    /// skips the signature math (every other check still runs).
+    pub signature_cache: Option<&'a dyn SignatureCache>,
+}
+
+/// Everything the checks read, and what they found so far.
+pub(crate) struct Cx<'c> {
+    pub token: &'c Token<'c>,
+    pub parts: &'c Parts<'c>,
+    pub header: &'c JsonObject,
+    pub claims: Option<&'c JsonObject>,
+    pub policy: &'c CompiledPolicy,
+    pub keys: &'c KeySet,
+    pub now: i64,
+    pub extras: Extras<'c>,
+    pub signature: Signature<'c>,
+    /// The header `alg`, when it is allowed by the policy.
+    pub alg: Option<Alg>,
+    /// The header `kid`: `Err` when it is unacceptable (no key is looked up then).
+    pub kid: Result<Option<Cow<'c, str>>, ()>,
+    /// False when the key set is unusable (unreachable, refused, unknown `kid`).
+    pub keys_ok: bool,
+    pub candidates: Candidates,
+    pub used: Option<KeyUsed>,
+    /// `exp` and `iat` as read by their checks, for `max_ttl`.
+    pub exp: Option<f64>,
+    pub iat: Option<f64>,
+    pub missing_scopes: Vec<String>,
+    /// Whether the verified-signature cache answered (see [`Report::signature_cached`]).
+    pub signature_cached: Option<bool>,
+    findings: Vec<Finding>,
+    checks: Checks,
+}
+
+impl<'c> Cx<'c> {
+    pub(crate) fn new(
+        token: &'c Token<'c>,
+        parts: &'c Parts<'c>,
+        keys: &'c KeySet,
+        policy: &'c CompiledPolicy,
+        now: i64,
+        extras: Extras<'c>,
+        sig_buf: &'c mut [u8; MAX_SIGNATURE_BYTES],
+    ) -> Self {
+        let signature = match parts.signature {
+            None => Signature::Undecodable,
+            Some(text) => match parts.signature_into(sig_buf) {
+                Some(bytes) => Signature::Bytes(bytes),
+                None => Signature::TooLong(text.len() * 3 / 4),
+            },
+        };
+        Cx {
+            token,
+            parts,
+            header: &parts.header,
+            claims: parts.claims.as_deref(),
+            policy,
+            keys,
+            now,
+            extras,
+            signature,
+            alg: None,
+            kid: Ok(None),
+            keys_ok: false,
+            candidates: Candidates::default(),
+            used: None,
+            exp: None,
+            iat: None,
+            missing_scopes: Vec::new(),
+            signature_cached: None,
+            findings: Vec::with_capacity(4),
+            checks: Checks::new(),
+        }
+    }
+
+    /// Records a finding.
+    pub(crate) fn push(&mut self, f: Finding) {
+        self.checks.note(&f);
+        self.findings.push(f);
+    }
+
+    /// Records a finding about claims, marked when the signature did not verify.
+    pub(crate) fn push_claim(&mut self, mut f: Finding) {
+        if self.used.is_none() {
+            f.unverified = true;
+            f.message.push_str(" [from an unverified payload]");
+        }
+        self.push(f);
+    }
+
+    /// Marks a check as run (its status is `pass` unless an error names it).
+    pub(crate) fn ran(&mut self, c: Check) {
+        self.checks.mark(c, State::Ran);
+    }
+
+    /// The finished report.
+    pub(crate) fn finish(self) -> Report {
+        let mut r = Report::new(self.findings, self.checks);
+        r.header = Some(self.parts.header.clone());
+        r.claims = self.parts.claims.clone();
+        r.key = self.used;
+        r.missing_scopes = self.missing_scopes;
+        r.signature_cached = self.signature_cached;
+        r
+    }
+}
+
+/// The findings of a token that has no decodable header: only `format` ran.
+pub(crate) fn format_only(token: &Token<'_>) -> Report {
+    let mut checks = Checks::new();
+    for f in token.findings() {
+        checks.note(f);
+    }
+    let mut r = Report::new(token.findings().to_vec(), checks);
+    r.header = token.header().cloned();
+    r
+}
