@@ -1,5 +1,7 @@
 //! Reading claims: names with dots, scopes from their three usual homes, shapes.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::json::JsonObject;
@@ -42,36 +44,64 @@ fn walk<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     None
 }
 
-fn push_scopes(raw: &str, out: &mut Vec<String>) {
+fn push_scopes<'a>(raw: &'a str, out: &mut Vec<Cow<'a, str>>) {
     if let Some(s) = crate::json::raw_str(raw) {
-        out.extend(s.split_ascii_whitespace().map(str::to_owned));
-    } else if raw.starts_with('[')
-        && let Value::Array(items) = crate::json::raw_value(raw)
-    {
-        out.extend(items.iter().filter_map(Value::as_str).map(str::to_owned));
+        match s {
+            Cow::Borrowed(s) => out.extend(s.split_ascii_whitespace().map(Cow::Borrowed)),
+            Cow::Owned(s) => {
+                out.extend(s.split_ascii_whitespace().map(|x| Cow::Owned(x.to_owned())))
+            }
+        }
+    } else if raw.starts_with('[') {
+        // an array of strings; anything else in it is ignored
+        if let Ok(items) = serde_json::from_str::<Vec<Cow<'a, str>>>(raw) {
+            out.extend(items);
+        } else if let Value::Array(items) = crate::json::raw_value(raw) {
+            out.extend(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| Cow::Owned(s.to_owned())),
+            );
+        }
     }
 }
 
-/// Every scope a token grants: `scope` (space-separated, RFC 8693 / RFC 9068), `scp`
-/// (Okta and Entra, string or array) and Auth0's `permissions` array. Duplicates removed.
-pub fn granted_scopes(claims: &JsonObject) -> Vec<String> {
+/// Every scope a token grants, borrowed from the claims where possible: `scope`
+/// (space-separated, RFC 8693 / RFC 9068), `scp` (Okta and Entra, string or array) and
+/// Auth0's `permissions` array. Duplicates removed, first occurrence kept.
+pub fn granted_scopes_ref(claims: &JsonObject) -> Vec<Cow<'_, str>> {
     let mut out = Vec::new();
     for name in ["scope", "scp", "permissions"] {
         if let Some(raw) = claims.raw(name) {
             push_scopes(raw, &mut out);
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|s| seen.insert(s.clone()));
+    let mut i = 0;
+    while i < out.len() {
+        if out[..i].contains(&out[i]) {
+            out.remove(i);
+        } else {
+            i += 1;
+        }
+    }
     out
 }
 
+/// Every scope a token grants (see [`granted_scopes_ref`]), owned.
+pub fn granted_scopes(claims: &JsonObject) -> Vec<String> {
+    granted_scopes_ref(claims)
+        .into_iter()
+        .map(Cow::into_owned)
+        .collect()
+}
+
 /// The `required` scopes that `granted` (from [`granted_scopes`]) lacks, in order.
-pub fn missing_scopes<'a>(required: &'a [String], granted: &[String]) -> Vec<&'a str> {
+pub fn missing_scopes<'a, G: AsRef<str>>(required: &'a [String], granted: &[G]) -> Vec<&'a str> {
     required
         .iter()
         .map(String::as_str)
-        .filter(|s| !granted.iter().any(|g| g == s))
+        .filter(|s| !granted.iter().any(|g| g.as_ref() == *s))
         .collect()
 }
 

@@ -162,16 +162,30 @@ pub fn bearer_token(value: Option<&str>) -> Result<Option<&str>, Decision> {
         ));
     }
     let b64token = token.trim_end_matches('=');
-    let ok = !b64token.is_empty()
-        && b64token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    let ok = !b64token.is_empty() && b64token.bytes().all(is_b64token_char);
     if !ok {
         return Err(Decision::invalid_request(
             "the Bearer credentials are not a single token (RFC 6750 b64token)",
         ));
     }
     Ok(Some(token))
+}
+
+/// RFC 6750 §2.1 `b64token` characters (before the trailing `=`), as a table: the
+/// check runs over every byte of every token.
+const B64TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    t
+};
+
+fn is_b64token_char(b: u8) -> bool {
+    B64TOKEN[usize::from(b)]
 }
 
 const KEYS_UNAVAILABLE: [Code; 3] = [
@@ -195,7 +209,7 @@ pub fn decide(report: &Report, policy_scopes: &[String], extra_scopes: &[String]
         }
         let granted = report
             .claims()
-            .map(crate::claims::granted_scopes)
+            .map(crate::claims::granted_scopes_ref)
             .unwrap_or_default();
         let missing = crate::claims::missing_scopes(&required, &granted);
         return if missing.is_empty() {

@@ -7,6 +7,8 @@ use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+mod scan;
 use serde_json::{Map, Value};
 
 /// Default maximum nesting depth of objects and arrays.
@@ -218,21 +220,7 @@ impl JsonObject {
     pub fn parse(bytes: Vec<u8>, max_depth: usize) -> Result<JsonObject, JsonError> {
         let text = String::from_utf8(bytes)
             .map_err(|e| JsonError::Syntax(format!("invalid UTF-8: {e}")))?;
-        let failure = Cell::new(None);
-        let members = {
-            let mut de = serde_json::Deserializer::from_str(&text);
-            let top = Top {
-                text: &text,
-                budget: Budget::new(max_depth, &failure),
-            };
-            de.deserialize_any(top)
-                .and_then(|m| de.end().map(|()| m))
-                .map_err(|e| {
-                    failure
-                        .take()
-                        .unwrap_or_else(|| JsonError::Syntax(e.to_string()))
-                })?
-        };
+        let members = scan::object(&text, max_depth)?;
         Ok(JsonObject {
             text,
             members,
@@ -253,7 +241,14 @@ impl JsonObject {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        self.members.iter().position(|m| self.key_of(m) == name)
+        let name = name.as_bytes();
+        self.members.iter().position(|m| match &m.key {
+            // lengths first: most keys differ there, and no slice is made for them
+            Key::At(r) => {
+                r.len() == name.len() && self.text.as_bytes().get(r.clone()) == Some(name)
+            }
+            Key::Owned(k) => k.as_bytes() == name,
+        })
     }
 
     fn value_at(&self, i: usize) -> Option<&Value> {
@@ -456,117 +451,6 @@ impl serde::Serialize for JsonObject {
     }
 }
 
-struct Top<'t> {
-    text: &'t str,
-    budget: Budget<'t>,
-}
-
-impl Top<'_> {
-    fn fail<E: de::Error>(&self, err: JsonError) -> E {
-        self.budget.fail(err)
-    }
-
-    fn offset(&self, s: &str) -> Option<std::ops::Range<usize>> {
-        let base = self.text.as_ptr() as usize;
-        let at = (s.as_ptr() as usize).checked_sub(base)?;
-        (at + s.len() <= self.text.len()).then(|| at..at + s.len())
-    }
-
-    /// What the skim of a raw value did not check: escapes and surrogates in strings,
-    /// number range, and the strict rules inside arrays and objects.
-    fn check_value<E: de::Error>(&self, raw: &str) -> Result<(), E> {
-        let needs_pass = match raw.as_bytes().first() {
-            Some(b'"') => memchr::memchr(b'\\', raw.as_bytes()).is_some(),
-            Some(b'[' | b'{') => true,
-            Some(b'-' | b'0'..=b'9') => {
-                return if raw_f64(raw).is_some() {
-                    Ok(())
-                } else {
-                    Err(self.fail(JsonError::Syntax(format!("number {raw} is out of range"))))
-                };
-            }
-            _ => false,
-        };
-        if !needs_pass {
-            return Ok(());
-        }
-        let scan = Scan(self.budget.nested()?);
-        let mut de = serde_json::Deserializer::from_str(raw);
-        match scan.deserialize(&mut de).and_then(|()| de.end()) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let err = self
-                    .budget
-                    .failure
-                    .take()
-                    .unwrap_or_else(|| JsonError::Syntax(e.to_string()));
-                Err(self.fail(err))
-            }
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for Top<'de> {
-    type Value = Vec<Member>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Member>, A::Error> {
-        if self.budget.max_depth == 0 {
-            return Err(self.fail(JsonError::TooDeep(0)));
-        }
-        let mut members: Vec<Member> = Vec::with_capacity(16);
-        while let Some(key) = map.next_key_seed(CowKey)? {
-            let bytes = self.text.as_bytes();
-            let dup = members.iter().any(|m| match &m.key {
-                Key::At(r) => r.len() == key.len() && bytes.get(r.clone()) == Some(key.as_bytes()),
-                Key::Owned(k) => **k == *key,
-            });
-            if dup {
-                return Err(self.fail(JsonError::Duplicate(key.into_owned())));
-            }
-            let raw: &'de serde_json::value::RawValue = map.next_value()?;
-            self.check_value(raw.get())?;
-            let value = self
-                .offset(raw.get())
-                .ok_or_else(|| de::Error::custom("value outside the document"))?;
-            let key = match key {
-                std::borrow::Cow::Borrowed(k) => match self.offset(k) {
-                    Some(r) => Key::At(r),
-                    None => Key::Owned(k.into()),
-                },
-                std::borrow::Cow::Owned(k) => Key::Owned(k.into_boxed_str()),
-            };
-            members.push(Member { key, value });
-        }
-        Ok(members)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Vec<Member>, E> {
-        Err(self.fail(JsonError::NotObject("a boolean")))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Vec<Member>, E> {
-        Err(self.fail(JsonError::NotObject("a number")))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Vec<Member>, E> {
-        Err(self.fail(JsonError::NotObject("a number")))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Vec<Member>, E> {
-        Err(self.fail(JsonError::NotObject("a number")))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<Member>, E> {
-        Err(self.fail(JsonError::NotObject("a string")))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Vec<Member>, E> {
-        Err(self.fail(JsonError::NotObject("null")))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Vec<Member>, A::Error> {
-        Err(self.fail(JsonError::NotObject("an array")))
-    }
-}
-
 struct CowKey;
 
 impl<'de> DeserializeSeed<'de> for CowKey {
@@ -589,66 +473,6 @@ impl<'de> Visitor<'de> for CowKey {
     }
     fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
         Ok(std::borrow::Cow::Owned(v))
-    }
-}
-
-/// Validates a value under the strict rules without building it.
-#[derive(Clone, Copy)]
-struct Scan<'a>(Budget<'a>);
-
-impl<'de> DeserializeSeed<'de> for Scan<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Scan<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        if v.is_finite() {
-            Ok(())
-        } else {
-            Err(self
-                .0
-                .fail(JsonError::Syntax("number is not finite".into())))
-        }
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let inner = Scan(self.0.nested()?);
-        while seq.next_element_seed(inner)?.is_some() {}
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let inner = Scan(self.0.nested()?);
-        let mut keys: Vec<std::borrow::Cow<'de, str>> = Vec::new();
-        while let Some(key) = map.next_key_seed(CowKey)? {
-            if keys.contains(&key) {
-                return Err(self.0.fail(JsonError::Duplicate(key.into_owned())));
-            }
-            map.next_value_seed(inner)?;
-            keys.push(key);
-        }
-        Ok(())
     }
 }
 
@@ -676,6 +500,44 @@ mod tests {
             r#"{"a":[{"b":1,"b":2}]}"#,
             "{}",
             "",
+            // the object scanner's own edges: numbers, strings, structure
+            r#"{"n":01}"#,
+            r#"{"n":1.}"#,
+            r#"{"n":-}"#,
+            r#"{"n":1e}"#,
+            r#"{"n":-0}"#,
+            r#"{"n":1E+2}"#,
+            r#"{"n":.5}"#,
+            r#"{"n":+1}"#,
+            r#"{"n":-1.5e-7}"#,
+            r#"{"n":123456789012345678901234567890}"#,
+            r#"{"s":"\u00e9\ud83d\ude00"}"#,
+            r#"{"s":"\udc00"}"#,
+            r#"{"s":"\ud800x"}"#,
+            r#"{"s":"\ud800\u0041"}"#,
+            r#"{"s":"\x"}"#,
+            r#"{"s":"\u12"}"#,
+            "{\"s\":\"tab\there\"}",
+            "{\"s\":\"\u{7f}\"}",
+            r#"{"a":1,}"#,
+            r#"{,}"#,
+            r#"{"a" 1}"#,
+            r#"{"a":1 "b":2}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":[1 2]}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":nul}"#,
+            r#"{"a":{"b":{"c":[true,false,null]}}}"#,
+            r#"{"a":{"b":1},"b":{"b":2}}"#,
+            r#"{"a":[],"b":{},"c":""}"#,
+            " \t\r\n{ \"a\" : [ 1 , 2 ] } \n",
+            r#"{"a\"b":1,"a\u0022b":2}"#,
+            r#"{"":1}"#,
+            "{\"a\":1}}",
+            "{\"a\":\"unterminated}",
+            "true",
+            "null",
+            "-5",
         ];
         for c in cases {
             let strict = obj(c).map(|_| ());
@@ -703,6 +565,13 @@ mod tests {
             object(&huge).err(),
             Some(JsonError::TooDeep(DEFAULT_MAX_DEPTH))
         );
+        // the depth limit counts the object itself, exactly as the value parser does
+        for n in [30, 31, 32, 33] {
+            let nested = format!("{{\"a\":{}1{}}}", "[".repeat(n), "]".repeat(n));
+            assert_eq!(obj(&nested).is_ok(), object(&nested).is_ok(), "{n} arrays");
+        }
+        let long = format!("{{\"n\":1{}}}", "0".repeat(400));
+        assert!(obj(&long).is_err() && object(&long).is_err());
         assert!(matches!(
             JsonObject::parse(b"{\"a\":\"\xff\"}".to_vec(), 8),
             Err(JsonError::Syntax(_))

@@ -120,6 +120,58 @@ impl Report {
             .filter(|f| f.severity == Severity::Error)
     }
 
+    /// Writes the ValidationResult as compact JSON: the same bytes as
+    /// `serde_json::to_vec(&report)`, with the decoded header and claims copied as
+    /// received (they were validated when the token was parsed) instead of re-checked.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.extend_from_slice(if self.valid {
+            b"{\"valid\":true,\"findings\":"
+        } else {
+            b"{\"valid\":false,\"findings\":"
+        });
+        if self.findings.is_empty() {
+            out.extend_from_slice(b"[]");
+        } else {
+            serde_json::to_writer(&mut *out, &self.findings)?;
+        }
+        out.extend_from_slice(b",\"checks\":{");
+        for (i, (check, status)) in self.checks.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            // check ids and statuses are plain ASCII names: nothing to escape
+            for part in [
+                b"\"",
+                check.as_str().as_bytes(),
+                b"\":\"",
+                status.as_str().as_bytes(),
+                b"\"",
+            ] {
+                out.extend_from_slice(part);
+            }
+        }
+        out.push(b'}');
+        for (name, part) in [
+            (&b",\"header\":"[..], &self.header),
+            (&b",\"claims\":"[..], &self.claims),
+        ] {
+            if let Some(obj) = part {
+                out.extend_from_slice(name);
+                out.extend_from_slice(
+                    obj.as_str()
+                        .trim_matches(|c: char| c.is_ascii_whitespace())
+                        .as_bytes(),
+                );
+            }
+        }
+        if let Some(key) = &self.key {
+            out.extend_from_slice(b",\"key\":");
+            serde_json::to_writer(&mut *out, key)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
     /// The verified token, when the signature verified and every check passed. Cheap:
     /// the header and claims are shared with the report, not copied.
     pub fn verified(&self) -> Option<Verified> {
@@ -187,6 +239,11 @@ impl Verified {
     /// Every scope granted by `scope`, `scp` and `permissions`.
     pub fn scopes(&self) -> Vec<String> {
         crate::claims::granted_scopes(&self.claims)
+    }
+
+    /// The same scopes, borrowed from the claims where possible.
+    pub fn scopes_ref(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        crate::claims::granted_scopes_ref(&self.claims)
     }
 
     /// The algorithm that verified the signature.

@@ -11,14 +11,14 @@ use crate::json::{raw_kind, raw_str_list, raw_strs_any, raw_value};
 
 /// Compares the audience claim with the policy's audiences.
 pub(crate) fn run(cx: &mut Cx<'_>) {
-    let Some(claims) = cx.claims else {
+    if cx.claims.is_none() {
         return;
-    };
+    }
     cx.ran(Check::Audience);
     let policy = cx.policy;
     let audiences = &policy.policy().audiences;
     let claim = policy.audience_claim();
-    let Some(raw) = claims.raw(claim).filter(|raw| *raw != "null") else {
+    let Some(raw) = cx.registered.aud.filter(|raw| *raw != "null") else {
         cx.push_claim(Finding::new(
             Code::AUDIENCE_MISSING,
             format!("the token has no `{claim}` claim; it was not issued for a specific API"),

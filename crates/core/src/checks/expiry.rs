@@ -10,11 +10,11 @@ use crate::timefmt::{human_duration, utc};
 
 /// Compares `exp` with the clock; keeps it in [`Cx::exp`].
 pub(crate) fn run(cx: &mut Cx<'_>) {
-    let Some(claims) = cx.claims else {
+    if cx.claims.is_none() {
         return;
-    };
+    }
     cx.ran(Check::Expiry);
-    let Some(raw) = claims.raw("exp") else {
+    let Some(raw) = cx.registered.exp else {
         cx.push_claim(Finding::new(
             Code::EXPIRY_MISSING,
             "the token has no `exp`; a token without an expiry would be valid forever and is refused",
@@ -22,7 +22,7 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
         ));
         return;
     };
-    let Some(exp) = time::read(cx, "exp", Code::EXPIRY_INVALID) else {
+    let Some(exp) = time::read(cx, "exp", Some(raw), Code::EXPIRY_INVALID) else {
         return;
     };
     cx.exp = Some(exp);

@@ -4,14 +4,12 @@
 use super::Cx;
 use crate::diagnostics;
 
-const SIGNS: [&str; 5] = ["nonce", "at_hash", "c_hash", "token_use", "typ"];
-
 /// Adds the ID-token hint when the claims carry its signs.
 pub(crate) fn run(cx: &mut Cx<'_>) {
     let Some(claims) = cx.claims else {
         return;
     };
-    if claims.keys().any(|k| SIGNS.contains(&k))
+    if cx.registered.id_token_signs
         && let Some(h) = diagnostics::id_token_hint(claims)
     {
         cx.push_claim(h);

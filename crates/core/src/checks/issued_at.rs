@@ -10,14 +10,11 @@ use crate::timefmt::{human_duration, utc};
 
 /// Compares `iat` with the clock; keeps it in [`Cx::iat`].
 pub(crate) fn run(cx: &mut Cx<'_>) {
-    let Some(claims) = cx.claims else {
+    let Some(raw) = cx.registered.iat else {
         return;
     };
-    if !claims.contains_key("iat") {
-        return;
-    }
     cx.ran(Check::IssuedAt);
-    let Some(iat) = time::read(cx, "iat", Code::ISSUED_AT_INVALID) else {
+    let Some(iat) = time::read(cx, "iat", Some(raw), Code::ISSUED_AT_INVALID) else {
         return;
     };
     cx.iat = Some(iat);
@@ -31,7 +28,7 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
                 human_duration((iat - nowf) as u64),
                 utc(iat)
             ),
-            json!({"expected": format!("iat <= now + {skew}s"), "actual": claims.raw("iat").map(raw_value), "now": now, "iat_utc": utc(iat)}),
+            json!({"expected": format!("iat <= now + {skew}s"), "actual": raw_value(raw), "now": now, "iat_utc": utc(iat)}),
         ));
     }
 }

@@ -10,9 +10,9 @@ use crate::json::{raw_kind, raw_str, raw_value};
 
 /// Compares `iss` with the policy's issuers.
 pub(crate) fn run(cx: &mut Cx<'_>) {
-    let Some(claims) = cx.claims else {
+    if cx.claims.is_none() {
         return;
-    };
+    }
     cx.ran(Check::Issuer);
     let policy = cx.policy.policy();
     let expected = policy.issuer.all();
@@ -23,7 +23,7 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
             json!(expected)
         }
     };
-    let Some(raw) = claims.raw("iss") else {
+    let Some(raw) = cx.registered.iss else {
         cx.push_claim(Finding::new(
             Code::ISSUER_MISSING,
             "the token has no `iss` claim",

@@ -80,12 +80,48 @@ pub struct Extras<'a> {
     pub signature_cache: Option<&'a dyn SignatureCache>,
 }
 
+/// The registered claims the checks read (their JSON text), found in one pass over
+/// the payload.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Registered<'c> {
+    pub iss: Option<&'c str>,
+    /// The policy's audience claim (`aud` unless `audience_claim` says otherwise).
+    pub aud: Option<&'c str>,
+    pub exp: Option<&'c str>,
+    pub nbf: Option<&'c str>,
+    pub iat: Option<&'c str>,
+    /// A claim only ID tokens carry (`nonce`, `at_hash`, `c_hash`, `token_use`, `typ`).
+    pub id_token_signs: bool,
+}
+
+impl<'c> Registered<'c> {
+    fn read(claims: &'c JsonObject, audience_claim: &str) -> Self {
+        let mut r = Registered::default();
+        for (name, raw) in claims.raw_iter() {
+            match name {
+                "iss" => r.iss = Some(raw),
+                "exp" => r.exp = Some(raw),
+                "nbf" => r.nbf = Some(raw),
+                "iat" => r.iat = Some(raw),
+                "nonce" | "at_hash" | "c_hash" | "token_use" | "typ" => r.id_token_signs = true,
+                _ => {}
+            }
+            if name == audience_claim {
+                r.aud = Some(raw);
+            }
+        }
+        r
+    }
+}
+
 /// Everything the checks read, and what they found so far.
 pub(crate) struct Cx<'c> {
     pub token: &'c Token<'c>,
     pub parts: &'c Parts<'c>,
     pub header: &'c JsonObject,
     pub claims: Option<&'c JsonObject>,
+    /// The registered claims of [`Cx::claims`].
+    pub registered: Registered<'c>,
     pub policy: &'c CompiledPolicy,
     pub keys: &'c KeySet,
     pub now: i64,
@@ -126,11 +162,15 @@ impl<'c> Cx<'c> {
                 None => Signature::TooLong(text.len() * 3 / 4),
             },
         };
+        let claims = parts.claims.as_deref();
         Cx {
             token,
             parts,
             header: &parts.header,
-            claims: parts.claims.as_deref(),
+            claims,
+            registered: claims
+                .map(|c| Registered::read(c, policy.audience_claim()))
+                .unwrap_or_default(),
             policy,
             keys,
             now,
@@ -145,7 +185,7 @@ impl<'c> Cx<'c> {
             iat: None,
             missing_scopes: Vec::new(),
             signature_cached: None,
-            findings: Vec::with_capacity(4),
+            findings: Vec::new(),
             checks: Checks::new(),
         }
     }

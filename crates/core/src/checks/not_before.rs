@@ -9,11 +9,12 @@ use crate::timefmt::{human_duration, utc};
 
 /// Compares `nbf` with the clock.
 pub(crate) fn run(cx: &mut Cx<'_>) {
-    let Some(claims) = cx.claims else {
+    if cx.claims.is_none() {
         return;
-    };
+    }
     cx.ran(Check::NotBefore);
-    let Some(nbf) = time::read(cx, "nbf", Code::NOT_BEFORE_INVALID) else {
+    let raw = cx.registered.nbf;
+    let Some(nbf) = time::read(cx, "nbf", raw, Code::NOT_BEFORE_INVALID) else {
         return;
     };
     let skew = cx.policy.policy().clock_skew_seconds;
@@ -27,7 +28,7 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
                 human_duration(wait),
                 utc(nbf)
             ),
-            json!({"expected": format!("nbf <= now + {skew}s"), "actual": claims.raw("nbf").map(raw_value), "now": now, "nbf_utc": utc(nbf), "now_utc": utc(nowf)}),
+            json!({"expected": format!("nbf <= now + {skew}s"), "actual": raw.map(raw_value), "now": now, "nbf_utc": utc(nbf), "now_utc": utc(nowf)}),
         ));
     }
 }

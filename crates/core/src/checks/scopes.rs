@@ -16,7 +16,7 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
         return;
     };
     cx.ran(Check::Scopes);
-    let granted = claims::granted_scopes(claims);
+    let granted = claims::granted_scopes_ref(claims);
     let missing = claims::missing_scopes(required, &granted);
     if missing.is_empty() {
         return;

@@ -152,7 +152,7 @@ fn used(cx: &Cx<'_>, key: &Key, alg: Alg) -> KeyUsed {
 /// Until when a verified signature may be remembered: the token's `exp`, when it is a
 /// valid time still in the future (a token without one is refused anyway).
 fn expires(cx: &Cx<'_>) -> Option<i64> {
-    let exp = time::numeric(cx.claims?.raw("exp")?).ok()?;
+    let exp = time::numeric(cx.registered.exp?).ok()?;
     let until = exp.floor() as i64;
     (until > cx.now).then_some(until)
 }

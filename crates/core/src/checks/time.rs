@@ -16,9 +16,10 @@ pub(crate) fn numeric(raw: &str) -> Result<f64, String> {
     }
 }
 
-/// The claim `name` as a NumericDate; reports `invalid` when present but not one.
-pub(crate) fn read(cx: &mut Cx<'_>, name: &str, invalid: Code) -> Option<f64> {
-    let raw = cx.claims?.raw(name)?;
+/// The claim `name` (its JSON text `raw`) as a NumericDate; reports `invalid` when it
+/// is present but not one.
+pub(crate) fn read(cx: &mut Cx<'_>, name: &str, raw: Option<&str>, invalid: Code) -> Option<f64> {
+    let raw = raw?;
     match numeric(raw) {
         Ok(t) => Some(t),
         Err(why) => {

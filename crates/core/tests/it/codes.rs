@@ -515,6 +515,15 @@ fn every_code_has_a_row_and_every_row_holds() {
                 failures.push(format!("{}: {why}", r.code));
             }
         }
+        // the hand-written response writer says exactly what serde says
+        let mut fast = Vec::new();
+        report.write_json(&mut fast).unwrap();
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            serde_json::to_string(&report).unwrap(),
+            "{}",
+            r.code
+        );
         // contract: the eight checks are always present
         for c in jwtshield_core::Check::EIGHT {
             assert!(report.checks().get(c).is_some(), "{}: {c} absent", r.code);
@@ -796,4 +805,24 @@ fn report_serializes_to_the_contract_shape() {
         v["key"],
         json!({"kid": "rsa-1", "kty": "RSA", "alg": "RS256", "origin": "inline_jwks"})
     );
+}
+
+#[test]
+fn decoded_parts_are_echoed_as_received() {
+    // a payload with whitespace and escapes: the response carries the same JSON
+    let t = signed_raw(
+        "{\"alg\":\"RS256\", \"kid\":\"rsa-1\"}\n",
+        &format!(
+            " {{\n  \"iss\": \"{ISS}\",\n  \"aud\": \"{AUD}\", \"sub\": \"a\\u0062\",\n  \"exp\": {} }}\t",
+            NOW + 60
+        ),
+    );
+    let r = check(&t, &policy(json!({})));
+    assert!(r.valid(), "{:?}", codes(&r));
+    let mut fast = Vec::new();
+    r.write_json(&mut fast).unwrap();
+    assert_eq!(fast, serde_json::to_vec(&r).unwrap());
+    let v: Value = serde_json::from_slice(&fast).unwrap();
+    assert_eq!(v["claims"]["sub"], "ab");
+    assert_eq!(v["header"]["kid"], "rsa-1");
 }

@@ -12,7 +12,9 @@ fn assert_consistent(token: &str) {
     for c in jwtshield_core::Check::EIGHT {
         assert!(r.checks().get(c).is_some());
     }
-    let _ = serde_json::to_string(&r).unwrap();
+    let mut fast = Vec::new();
+    r.write_json(&mut fast).unwrap();
+    assert_eq!(fast, serde_json::to_vec(&r).unwrap());
     let _ = jwtshield_core::inspect(&parse(token), NOW);
 }
 

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jwtshield_core::gateway::Decision;
 use jwtshield_middleware::{authorize, deny_response};
@@ -37,23 +37,27 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn identity_headers(res: &mut Response, verified: &jwtshield_core::Verified) {
+    static SUBJECT: HeaderName = HeaderName::from_static("x-auth-subject");
+    static SCOPES: HeaderName = HeaderName::from_static("x-auth-scopes");
+    static ISSUER: HeaderName = HeaderName::from_static("x-auth-issuer");
+    static CLAIMS: HeaderName = HeaderName::from_static("x-auth-claims");
     let h = res.headers_mut();
-    let mut put = |name: &'static str, value: &str| {
+    let mut put = |name: &HeaderName, value: &str| {
         // UTF-8 is allowed as obs-text; control characters are not: then leave it out
         if let Ok(v) = HeaderValue::from_bytes(value.as_bytes()) {
-            h.insert(name, v);
+            h.insert(name.clone(), v);
         }
     };
     if let Some(sub) = verified.subject() {
-        put("x-auth-subject", sub);
+        put(&SUBJECT, sub);
     }
-    put("x-auth-scopes", &verified.scopes().join(" "));
+    put(&SCOPES, &verified.scopes_ref().join(" "));
     if let Some(iss) = verified.issuer() {
-        put("x-auth-issuer", iss);
+        put(&ISSUER, iss);
     }
     // the claims JSON as verified (its text, not re-serialized)
     put(
-        "x-auth-claims",
+        &CLAIMS,
         &jwtshield_core::b64::encode(verified.claims().as_str()),
     );
 }

@@ -30,6 +30,10 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Problem> {
 /// Deserializes a JSON object body into a typed request (unknown and repeated members
 /// refused), with problems that name the field.
 pub fn parse_body<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Problem> {
+    // the common case pays no path tracking; an error is parsed again to name the field
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
         return Err(match jwtshield_core::json::parse_value(bytes, 64) {
@@ -99,20 +103,34 @@ fn field_problem(path: &str, text: &str) -> Problem {
     }
 }
 
+/// The ValidationResult of a report, not to be cached (it holds claims).
+pub fn report_response(report: &jwtshield_core::Report) -> Response {
+    let mut body = Vec::with_capacity(
+        512 + report.header().map_or(0, |h| h.as_str().len())
+            + report.claims().map_or(0, |c| c.as_str().len()),
+    );
+    match report.write_json(&mut body) {
+        Ok(()) => no_store_json(body),
+        Err(e) => Problem::internal(format!("cannot serialize the response: {e}")).into_response(),
+    }
+}
+
+fn no_store_json(body: Vec<u8>) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
 /// A JSON response that must not be cached (it may hold claims).
 pub fn json_no_store<T: Serialize>(value: &T) -> Response {
     let mut body = Vec::with_capacity(2048);
     match serde_json::to_writer(&mut body, value) {
-        Ok(()) => {
-            let mut res = body.into_response();
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
-        }
+        Ok(()) => no_store_json(body),
         Err(e) => Problem::internal(format!("cannot serialize the response: {e}")).into_response(),
     }
 }

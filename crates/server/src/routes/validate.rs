@@ -11,7 +11,7 @@ use jwtshield_jwks::unix_now;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{json_no_store, parse_body, read_body};
+use super::{json_no_store, parse_body, read_body, report_response};
 use crate::problem::{Problem, ProblemDetails};
 use crate::schema;
 use crate::state::AppState;
@@ -152,7 +152,7 @@ pub async fn validate(State(state): State<AppState>, body: Body) -> Result<Respo
         policy.profile(),
         start.elapsed(),
     );
-    Ok(json_no_store(&report))
+    Ok(report_response(&report))
 }
 
 /// Decodes a token without verifying it, with warnings about suspicious traits.
