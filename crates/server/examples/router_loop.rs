@@ -1,0 +1,117 @@
+//! For `scripts/callgrind`: N requests through the service's router in-process
+//! (`tower::ServiceExt::oneshot`, no sockets). The script counts the instructions inside
+//! `measured` only (`--toggle-collect`), so start-up and the warm-up do not count. The `bench` profile's JWKS is served on
+//! loopback by this process and fetched once before counting; every request carries the
+//! same valid RS256 token.
+//! Usage: `router_loop N [validate|authz] [VERIFIED_CACHE_ENTRIES]`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::http::Request;
+use jwtshield_server::{AppState, ServerConfig};
+use jwtshield_testkit::Signer;
+use serde_json::json;
+use tower::ServiceExt;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
+    let mode = args.next().unwrap_or_else(|| "validate".into());
+    let cache: Option<usize> = args.next().and_then(|s| s.parse().ok());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (app, request) = rt.block_on(setup(&mode, cache));
+    let ok = measured(n, || {
+        rt.block_on(async {
+            let res = app.clone().oneshot(request()).await.unwrap();
+            let status = res.status();
+            let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            status == 200 && (mode == "authz" || body.starts_with(b"{\"valid\":true"))
+        })
+    });
+    assert_eq!(ok, n, "every request must succeed");
+    println!("{mode}: {n} requests");
+}
+
+/// The service with the `bench` profile and its key set fetched, and the request to send.
+async fn setup(
+    mode: &str,
+    cache: Option<usize>,
+) -> (axum::Router, impl Fn() -> Request<Body> + use<>) {
+    let signer = Signer::rsa("bench-1");
+    let jwks = json!({"keys": [signer.jwk_pinned()]}).to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/", listener.local_addr().unwrap());
+    let jwks_app = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            let body = jwks.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, jwks_app).await.unwrap() });
+
+    let mut cfg = ServerConfig {
+        profiles_json: Some(
+            json!({"bench": {
+                "issuer": issuer, "audiences": ["https://api.acme.com/"], "allowed_algs": ["RS256"],
+                "required_claims": ["sub", "scope"], "clock_skew_seconds": 60, "max_ttl_seconds": 172800
+            }})
+            .to_string(),
+        ),
+        ..ServerConfig::default()
+    };
+    cfg.jwks.guard.allow_http = true;
+    cfg.jwks.guard.allow_private = true;
+    if let Some(entries) = cache {
+        cfg.jwks.verified_cache_entries = entries;
+    }
+    let state = AppState::new(cfg, jwtshield_server::telemetry::metrics_handle()).unwrap();
+    state.set_profiles((*state.profiles()).clone());
+    let app = jwtshield_server::app(state);
+
+    let now = jwtshield_jwks::unix_now();
+    let token = signer.token(
+        json!({"typ": "JWT"}),
+        json!({"iss": issuer, "sub": "auth0|64f1c3a8e2b7d90012ab34cd",
+               "aud": ["https://api.acme.com/", format!("{issuer}userinfo")], "iat": now, "exp": now + 86400,
+               "scope": "openid profile email read:messages", "azp": "ZmGLeMYsUQpvlpHeSbbv3xqW2lT0dY3K",
+               "permissions": ["read:messages"]}),
+    );
+    let body = json!({"token": token, "issuer_profile_id": "bench"}).to_string();
+    let authz = mode == "authz";
+    let request = move || match authz {
+        true => Request::get("/v1/authz?profile=bench")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap(),
+        false => Request::post("/v1/validate/jwt")
+            .header("content-type", "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap(),
+    };
+    // warm up: the key set is fetched, then every request must succeed
+    for _ in 0..200 {
+        let res = app.clone().oneshot(request()).await.unwrap();
+        let ok = res.status() == 200
+            && axum::body::to_bytes(res.into_body(), 1 << 20)
+                .await
+                .map(|b| authz || b.starts_with(b"{\"valid\":true"))
+                .unwrap_or(false);
+        if ok {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (app, request)
+}
+
+/// The counted part: `n` requests; returns how many succeeded.
+#[inline(never)]
+fn measured(n: usize, mut op: impl FnMut() -> bool) -> usize {
+    (0..n).filter(|_| op()).count()
+}
