@@ -14,6 +14,8 @@ use serde_json::{Map, Value};
 
 use crate::alg::{Alg, Curve, Family};
 use crate::b64;
+
+mod roca;
 use crate::checks::key_freshness::Freshness;
 
 /// Smallest RSA modulus accepted (RFC 7518 §3.3).
@@ -442,7 +444,61 @@ struct Loaded {
     notes: Vec<String>,
 }
 
+/// Whether a key published with this `use` and `key_ops` is meant for signatures.
+fn signing<'a>(use_: Option<&str>, ops: Option<impl Iterator<Item = &'a str>>) -> bool {
+    use_.is_none_or(|u| u == "sig") && ops.is_none_or(|mut ops| ops.any(|o| o == "verify"))
+}
+
 impl Loaded {
+    /// Refuses every key whose `kid` names more than one key meant for signatures in
+    /// the set as published (`list`, refused keys included): a token naming it cannot
+    /// be matched to one key (Wycheproof `rejectsDuplicateKid`). A key published for
+    /// encryption (`use: enc`, or `key_ops` without `verify`) does not make a `kid`
+    /// ambiguous.
+    fn refuse_duplicate_kids(&mut self, list: &[Value]) {
+        let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for jwk in list.iter().filter_map(Value::as_object) {
+            let use_ = jwk.get("use").and_then(Value::as_str);
+            let ops = jwk.get("key_ops").and_then(Value::as_array);
+            if let Some(Value::String(kid)) = jwk.get("kid")
+                && signing(use_, ops.map(|o| o.iter().filter_map(Value::as_str)))
+            {
+                *counts.entry(kid).or_default() += 1;
+            }
+        }
+        let ambiguous: Vec<(String, usize)> = counts
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(kid, n)| (kid.to_owned(), n))
+            .collect();
+        if ambiguous.is_empty() {
+            return;
+        }
+        let (keep, refuse): (Vec<Key>, Vec<Key>) =
+            std::mem::take(&mut self.keys).into_iter().partition(|k| {
+                let ops = k.key_ops.as_ref().map(|o| o.iter().map(String::as_str));
+                !(signing(k.use_.as_deref(), ops)
+                    && ambiguous
+                        .iter()
+                        .any(|(kid, _)| k.kid() == Some(kid.as_str())))
+            });
+        self.keys = keep;
+        for key in refuse {
+            let (kid, n) = ambiguous
+                .iter()
+                .find(|(kid, _)| key.kid() == Some(kid.as_str()))
+                .map(|(kid, n)| (kid.clone(), *n))
+                .unwrap_or_default();
+            self.rejected.push(RejectedKey {
+                kty: Some(key.family().kty().to_owned()),
+                reason: format!(
+                    "kid \"{kid}\" names {n} keys: a token naming it cannot be matched to one key, so every key under it is refused"
+                ),
+                kid: Some(kid),
+            });
+        }
+    }
+
     fn into_set(self) -> KeySet {
         KeySet {
             inner: Arc::new(self),
@@ -469,6 +525,7 @@ impl KeySet {
     pub fn unreachable(url: impl Into<String>, error: impl Into<String>) -> Self {
         KeySet {
             freshness: Freshness::Unreachable {
+                step: crate::checks::key_freshness::Step::KeySet,
                 url: url.into(),
                 error: error.into(),
             },
@@ -559,14 +616,19 @@ impl KeySet {
                 Err(rejected) => set.rejected.push(rejected),
             }
         }
-        let mut seen = std::collections::HashSet::new();
-        for kid in set.keys.iter().filter_map(Key::kid) {
-            if !seen.insert(kid) {
-                set.notes.push(format!(
-                    "kid \"{kid}\" names more than one key; tokens with it try each matching key"
-                ));
-            }
+        let symmetric = set
+            .keys
+            .iter()
+            .filter(|k| k.family() == Family::Hmac)
+            .count();
+        if symmetric > 0 && symmetric < set.keys.len() {
+            // only an operator-typed set can hold secrets at all (a fetched one never
+            // does): a mix is a configuration mistake, refused with the policy
+            return Err(KeySourceError(
+                "the key set mixes symmetric (`oct`) and public keys; a set holding public keys must not hold secrets (give HMAC secrets in a set of their own, or as `secret`)".into(),
+            ));
         }
+        set.refuse_duplicate_kids(&list[..list.len().min(MAX_KEYS)]);
         Ok(set.into_set())
     }
 
@@ -794,6 +856,12 @@ fn rsa_material(n: &[u8], e: &[u8]) -> Result<Material, String> {
     }
     if n.last().is_some_and(|b| b & 1 == 0) {
         return Err("RSA modulus is even".into());
+    }
+    if roca::has_fingerprint(n) {
+        return Err(
+            "RSA modulus has the ROCA fingerprint (CVE-2017-15361, Infineon RSALib): its private key can be computed from it"
+                .into(),
+        );
     }
     if e.len() > 8 {
         return Err("RSA public exponent is too large".into());

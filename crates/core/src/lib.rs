@@ -52,7 +52,7 @@ pub mod token;
 mod validate;
 
 pub use alg::{Alg, Curve, Family};
-pub use checks::key_freshness::Freshness;
+pub use checks::key_freshness::{Freshness, Step};
 pub use checks::{Extras, MAX_KEYS_TRIED};
 pub use finding::{Check, Checks, Code, Finding, Severity, Status};
 pub use inspect::{Inspection, inspect};

@@ -10,6 +10,26 @@ use crate::finding::{Check, Code, Finding, Severity};
 use crate::keys::Key;
 use crate::timefmt::human_duration;
 
+/// The step of finding an issuer's keys that failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Step {
+    /// Reading the OpenID discovery document (for its `jwks_uri`).
+    Discovery,
+    /// Fetching the key set itself.
+    #[default]
+    KeySet,
+}
+
+impl Step {
+    /// The step's name in evidence.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Discovery => "discovery",
+            Step::KeySet => "key_set",
+        }
+    }
+}
+
 /// How current a key set is. Set by the layer that fetched it; the core turns it into
 /// `key_freshness` findings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,9 +46,13 @@ pub enum Freshness {
         /// Why the refresh failed.
         error: String,
     },
-    /// No usable keys: the set could not be fetched (cold) or is past the stale window.
+    /// The keys could not be fetched: with no keys, none is usable (cold, or past the
+    /// stale window); with keys, the set could not be refreshed to look for a `kid` it
+    /// does not hold.
     Unreachable {
-        /// The key set URL (or discovery URL).
+        /// Which step failed.
+        step: Step,
+        /// The URL of that step.
         url: String,
         /// Why the fetch failed.
         error: String,
@@ -71,12 +95,21 @@ impl Freshness {
                 ),
                 json!({"expected": "a key set within its lifetime", "actual": format!("expired {expired_seconds_ago}s ago"), "url": url, "error": error}),
             ),
-            Freshness::Unreachable { url, error } => Finding::new(
+            Freshness::Unreachable { step, url, error } => Finding::new(
                 Code::JWKS_UNREACHABLE,
-                format!(
-                    "the issuer's key set could not be fetched and no cached copy is usable: {error}"
-                ),
-                json!({"expected": "a reachable key set", "actual": error, "url": url}),
+                match step {
+                    Step::Discovery => format!(
+                        "the issuer's discovery document at {url} could not be read and no earlier answer is usable: {error}"
+                    ),
+                    Step::KeySet => format!(
+                        "the issuer's key set could not be fetched and no cached copy is usable: {error}"
+                    ),
+                },
+                json!({"expected": match step {
+                           Step::Discovery => "a reachable discovery document",
+                           Step::KeySet => "a reachable key set",
+                       },
+                       "actual": error, "url": url, "step": step.as_str()}),
             ),
             Freshness::Refused { url, reason } => Finding::new(
                 Code::JWKS_REFUSED,
@@ -119,6 +152,24 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
         && !keys.keys().iter().any(Key::matches_any_kid)
         && !keys.knows_kid(kid)
     {
+        let failing = match &keys.freshness {
+            Freshness::Unreachable { step, url, error } => Some((*step, url, error)),
+            Freshness::Stale { url, error, .. } => Some((Step::KeySet, url, error)),
+            _ => None,
+        };
+        if let Some((step, url, error)) = failing {
+            // the kid could not be looked for: the issuer's outage, not the token's fault
+            let f = Finding::new(
+                Code::JWKS_UNREACHABLE,
+                format!(
+                    "kid \"{kid}\" is not among the cached keys, and the key set could not be refreshed to look for it: {error}"
+                ),
+                json!({"expected": "a reachable key set", "actual": error, "url": url, "kid": kid,
+                       "step": step.as_str()}),
+            );
+            cx.push(f);
+            return;
+        }
         let known = keys.kids();
         let msg = if keys.keys().is_empty() && keys.rejected().is_empty() {
             format!("no keys are configured, so kid \"{kid}\" cannot resolve")

@@ -231,15 +231,34 @@ fn jv20_to_23_kid_is_an_opaque_lookup_key() {
 }
 
 #[test]
-fn jv24_ambiguous_kid_is_bounded_and_only_trusted_keys_are_tried() {
-    // two keys share a kid: both are trusted keys of the issuer, each is tried
+fn jv24_ambiguous_kid_is_refused_and_only_trusted_keys_are_tried() {
+    // two keys share a kid: a token naming it cannot be matched to one key, so both are
+    // refused (Wycheproof rejectsDuplicateKid), and the token gets the reason
     let mut a = rsa().jwk();
     let mut b = rsa2().jwk();
     a["kid"] = json!("same");
     b["kid"] = json!("same");
-    let set = KeySet::from_jwks(&json!({"keys": [a, b]}), KeyOrigin::InlineJwks, true).unwrap();
-    assert!(set.notes()[0].contains("more than one key"));
+    let set = KeySet::from_jwks(
+        &json!({"keys": [a, b.clone()]}),
+        KeyOrigin::InlineJwks,
+        true,
+    )
+    .unwrap();
+    assert!(set.keys().is_empty());
     let p = policy(json!({}));
+    let r = validate_str(
+        &rsa2().token(json!({"kid": "same"}), claims(json!({}))),
+        &set,
+        &p,
+        NOW,
+    );
+    assert_eq!(codes(&r), ["KEY_REJECTED"]);
+    assert!(r.findings()[0].message.contains("names 2 keys"));
+    // an encryption key under the same kid does not make it ambiguous
+    let mut enc = rsa().jwk();
+    enc["kid"] = json!("same");
+    enc["use"] = json!("enc");
+    let set = KeySet::from_jwks(&json!({"keys": [enc, b]}), KeyOrigin::InlineJwks, true).unwrap();
     assert!(
         validate_str(
             &rsa2().token(json!({"kid": "same"}), claims(json!({}))),
@@ -249,9 +268,10 @@ fn jv24_ambiguous_kid_is_bounded_and_only_trusted_keys_are_tried() {
         )
         .valid()
     );
+    // without a kid, only the set's keys are tried, at most MAX_KEYS_TRIED
     let r = validate_str(
-        &attacker_rsa().token(json!({"kid": "same"}), claims(json!({}))),
-        &set,
+        &attacker_rsa().token(json!({"kid": null}), claims(json!({}))),
+        &KeySet::from_jwks(&jwks(&[rsa(), rsa2()]), KeyOrigin::InlineJwks, true).unwrap(),
         &p,
         NOW,
     );
@@ -813,4 +833,30 @@ fn unreachable_keys_are_a_finding_not_a_failure_of_the_call() {
     assert_eq!(status(&r, "signature"), Some("skipped"));
     assert_eq!(r.findings()[0].check.as_str(), "key_freshness");
     assert_eq!(r.findings()[0].code, Code::JWKS_UNREACHABLE);
+}
+
+#[test]
+fn jv46_signature_segments_must_be_canonical_for_every_family() {
+    // every other spelling of the last character of a signature decodes to the same
+    // bytes with non-zero unused bits: refused as BASE64_INVALID, never verified
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (signer, alg) in [(rsa(), "RS256"), (ec("P-256"), "ES256"), (ed(), "EdDSA")] {
+        let p = policy(json!({"allowed_algs": [alg]}));
+        let good = signer.good(json!({}));
+        assert!(check(&good, &p).valid(), "{alg}");
+        let sig = good.rsplit('.').next().unwrap();
+        let (body, last) = sig.split_at(sig.len() - 1);
+        let mut refused = 0;
+        for c in alphabet.chars().filter(|c| c.to_string() != last) {
+            let t = replace_part(&good, 2, &format!("{body}{c}"));
+            let r = check(&t, &p);
+            assert!(!r.valid(), "{alg} with {c}");
+            if codes(&r).contains(&"BASE64_INVALID") {
+                refused += 1;
+                assert_ne!(status(&r, "signature"), Some("pass"));
+            }
+        }
+        // 2 (or 4) unused bits: 15 (or 3) spellings decode to the same bytes
+        assert!(refused >= 3, "{alg}: {refused}");
+    }
 }

@@ -190,3 +190,140 @@ fn der_ecdsa_signatures_never_verify_on_the_jws_path() {
     }
     assert!(checked > 100, "{checked}");
 }
+
+/// `json_web_key_test.json` (the keys a verifier is given; see testdata/wycheproof/SOURCE):
+/// each group's keys become a policy's inline `jwks`, and its JWS must verify exactly
+/// when the vector says `valid`. The payload of these vectors (`foo`) is not a claims
+/// object, so what is compared is the `signature` check, which runs whenever the header,
+/// a key and the signature decode. A key set the policy refuses to load (mixed
+/// symmetric and public keys) verifies nothing.
+#[test]
+fn key_set_vectors_give_their_expected_result() {
+    let text = std::fs::read_to_string(dir().join("json_web_key_test.json")).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let mut wrong = Vec::new();
+    let mut total = 0;
+    for group in doc["testGroups"].as_array().unwrap() {
+        for t in group["tests"].as_array().unwrap() {
+            total += 1;
+            let jws = t["jws"].as_str().unwrap();
+            let header = jwtshield_core::Token::parse(jws, &jwtshield_core::Limits::default());
+            let alg = header
+                .header()
+                .and_then(|h| h.get_str("alg").map(str::to_owned))
+                .unwrap();
+            let policy = jwtshield_core::Policy::from_json(&json!({
+                "issuer": "https://issuer.example/", "audiences": ["api"],
+                "allowed_algs": [alg], "jwks": {"keys": group["keys"]},
+            }))
+            .unwrap()
+            .compile();
+            let verified = match &policy {
+                Ok(p) => {
+                    let keys = p.inline_keys().unwrap();
+                    let r = jwtshield_core::validate(&header, keys, p, 1_700_000_000);
+                    r.checks().get(jwtshield_core::Check::Signature)
+                        == Some(jwtshield_core::Status::Pass)
+                }
+                Err(_) => false,
+            };
+            if verified != (t["result"] == "valid") {
+                wrong.push(format!(
+                    "tcId {} {}: expected {}, verified={verified} ({policy:?})",
+                    t["tcId"],
+                    t["comment"],
+                    t["result"],
+                    policy = policy.err()
+                ));
+            }
+        }
+    }
+    assert_eq!(total, 26);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn refused_key_sets_say_why() {
+    let text = std::fs::read_to_string(dir().join("json_web_key_test.json")).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let group = |comment: &str| {
+        doc["testGroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["comment"] == comment)
+            .unwrap()["keys"]
+            .clone()
+    };
+    // a mix of a secret and a public key: refused as a whole when typed in a policy
+    let mixed = KeySet::from_jwks(
+        &json!({"keys": group("jws_mixedSymmetryKeyset")}),
+        KeyOrigin::InlineJwks,
+        true,
+    );
+    assert!(mixed.unwrap_err().0.contains("mixes symmetric"));
+    // fetched: the secret is refused, the public key kept
+    let fetched = KeySet::from_jwks(
+        &json!({"keys": group("jws_mixedSymmetryKeyset")}),
+        KeyOrigin::RemoteJwks,
+        false,
+    )
+    .unwrap();
+    assert_eq!(fetched.kids(), ["kid-ec-sign"]);
+    assert!(
+        fetched.rejected()[0]
+            .reason
+            .contains("never taken from a fetched")
+    );
+    // every key of a duplicated kid is refused, with the reason
+    let dup = KeySet::from_jwks(
+        &json!({"keys": group("jws_duplicate_kid")}),
+        KeyOrigin::InlineJwks,
+        true,
+    )
+    .unwrap();
+    // (the vector's second key is also not canonical base64url: refused for that, and
+    // its kid still makes the first one ambiguous)
+    assert!(dup.keys().is_empty());
+    let reasons: Vec<&str> = dup.rejected().iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("names 2 keys")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("base64url")),
+        "{reasons:?}"
+    );
+    // the ROCA modulus
+    let roca = KeySet::from_jwks(
+        &json!({"keys": group("jws_rsa_roca_key")}),
+        KeyOrigin::RemoteJwks,
+        false,
+    )
+    .unwrap();
+    assert!(roca.keys().is_empty());
+    assert!(
+        roca.rejected()[0].reason.contains("ROCA"),
+        "{}",
+        roca.rejected()[0].reason
+    );
+    // and no sound key has the fingerprint
+    for file in [
+        "rsa_signature_2048_sha256_test.json",
+        "rsa_pss_2048_sha256_mgf1_32_test.json",
+    ] {
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir().join(file)).unwrap()).unwrap();
+        for g in doc["testGroups"].as_array().unwrap() {
+            if let Some(jwk) = g.get("publicKeyJwk") {
+                let set = KeySet::from_jwks(&json!({"keys": [jwk]}), KeyOrigin::RemoteJwks, false)
+                    .unwrap();
+                assert!(
+                    set.rejected().iter().all(|r| !r.reason.contains("ROCA")),
+                    "{jwk}"
+                );
+            }
+        }
+    }
+}
