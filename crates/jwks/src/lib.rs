@@ -15,7 +15,16 @@
 //!   they expire, so a request waits only for a cold set or an unknown `kid`, and never
 //!   longer than the fetch timeout;
 //! - when the JWKS is down the last good keys serve for a bounded stale window with a
-//!   `JWKS_STALE` warning; past it, or cold, `JWKS_UNREACHABLE`.
+//!   `JWKS_STALE` warning; past it, or cold, `JWKS_UNREACHABLE`;
+//! - discovery keeps its last good answer while the provider is down (see
+//!   [`discovery`](crate::discovery)), so the stale window holds however the keys were
+//!   found;
+//! - one deadline, the fetch timeout, bounds a whole lookup (discovery and key set); a
+//!   fetch runs in its own task and completes for the others when a request gives up;
+//! - at most `max_waiters_per_set` requests wait on one set or issuer at a time; the
+//!   rest are answered at once, so one issuer's outage cannot take everyone's capacity;
+//! - a `kid` that could not be looked for because the refresh failed is
+//!   `JWKS_UNREACHABLE` (the issuer's outage), not `KID_NOT_FOUND`.
 //!
 //! It also holds the process's verified-signature cache ([`VerifiedCache`]), so the
 //! service and the middleware share one fast path.
@@ -31,22 +40,23 @@
 //! # }
 //! ```
 
+pub mod discovery;
+mod entry;
 pub mod fetch;
 pub mod guard;
 pub mod verified;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwapOption;
-use jwtshield_core::{
-    CompiledPolicy, Extras, Freshness, KeyOrigin, KeySet, KeySummary, RejectedKey, Token, json,
-};
+use jwtshield_core::{CompiledPolicy, Extras, Freshness, KeySet, KeySummary, RejectedKey, Token};
 use serde::Serialize;
 
-use crate::fetch::{FetchError, Http};
+use crate::discovery::{Discovery, Found};
+use crate::entry::Entry;
+use crate::fetch::Http;
 pub use crate::guard::GuardConfig;
 pub use crate::verified::VerifiedCache;
 
@@ -83,6 +93,10 @@ pub struct Config {
     pub guard: GuardConfig,
     /// Entries of the verified-signature cache; 0 turns it off. Defaults to 65,536.
     pub verified_cache_entries: usize,
+    /// Requests that may wait at the same time for one key set's (or one issuer's
+    /// discovery) fetch; more are answered at once with `JWKS_UNREACHABLE`. Defaults
+    /// to 64.
+    pub max_waiters_per_set: usize,
 }
 
 impl Default for Config {
@@ -102,11 +116,18 @@ impl Default for Config {
             max_sets: 1000,
             guard: GuardConfig::default(),
             verified_cache_entries: verified::DEFAULT_ENTRIES,
+            max_waiters_per_set: 64,
         }
     }
 }
 
 impl Config {
+    /// How long one request may spend looking up keys, discovery and key set together:
+    /// the fetch timeout, plus a moment for a fetch that timed out to report its error.
+    pub fn lookup_deadline(&self) -> Duration {
+        self.fetch_timeout + Duration::from_millis(250)
+    }
+
     fn ttl_for(&self, max_age: Option<u64>) -> Duration {
         match max_age {
             None => self.default_ttl,
@@ -124,7 +145,7 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -142,38 +163,6 @@ fn unix(t: SystemTime) -> String {
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     jwtshield_core::timefmt::utc(secs)
-}
-
-struct Good {
-    keys: KeySet,
-    fetched_at: SystemTime,
-    fetched: Instant,
-    ttl: Duration,
-}
-
-#[derive(Default)]
-struct State {
-    /// Completed fetch attempts; waiters compare it to know a fetch happened meanwhile.
-    generation: u64,
-    last_error: Option<FetchError>,
-    last_error_at: Option<Instant>,
-    last_attempt: Option<Instant>,
-    last_forced: Option<Instant>,
-    negative: VecDeque<(String, Instant)>,
-    fetches: u64,
-    fetch_errors: u64,
-    warm: bool,
-}
-
-/// One key-set URL: its current keys (read without a lock), the rest of its state,
-/// and its single fetch slot.
-struct Entry {
-    url: String,
-    fetch: tokio::sync::Mutex<()>,
-    good: ArcSwapOption<Good>,
-    /// Milliseconds since the cache was made, at the last lookup (0: never used).
-    last_used: AtomicU64,
-    state: Mutex<State>,
 }
 
 /// Key lookups by how they were answered, for `/metrics` and `/v1/status`.
@@ -214,54 +203,51 @@ pub struct KeySetStatus {
     pub fetch_errors: u64,
     /// Past its lifetime and the refresh failed: serving the last good keys.
     pub stale: bool,
+    /// Past the stale window (or never fetched) with the last fetch failed: no usable key.
+    pub unusable: bool,
+    /// Requests waiting for a fetch of this set now.
+    pub waiting: usize,
     /// Kept warm for an issuer profile.
     pub warm: bool,
 }
 
-enum Discovered {
-    /// The key-set URL to use.
-    Url(String),
-    /// Discovery named another issuer.
-    Mismatch { url: String, actual: String },
-    /// Discovery URL refused by the guard.
-    Refused { url: String, reason: String },
+/// The discovery of one issuer, for `/v1/status`.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiscoveryStatus {
+    /// The issuer.
+    pub issuer: String,
+    /// Its discovery document URL.
+    pub url: String,
+    /// The key-set URL in use (the last good answer).
+    pub jwks_uri: Option<String>,
+    /// The last error, when the last attempt failed.
+    pub last_error: Option<String>,
 }
 
-struct Cached {
-    at: Instant,
-    ttl: Duration,
-    found: Arc<Discovered>,
-}
-
-struct DiscoveryEntry {
-    fetch: tokio::sync::Mutex<()>,
-    cached: ArcSwapOption<Cached>,
-}
-
-struct Inner {
-    cfg: Config,
-    http: Http,
+pub(crate) struct Inner {
+    pub(crate) cfg: Config,
+    pub(crate) http: Http,
     started: Instant,
     warming: std::sync::atomic::AtomicUsize,
     entries: RwLock<HashMap<String, Arc<Entry>>>,
-    discovery: RwLock<HashMap<String, Arc<DiscoveryEntry>>>,
+    discovery: RwLock<HashMap<String, Arc<Discovery>>>,
     verified: Option<VerifiedCache>,
     lookups: [AtomicU64; 3],
 }
 
 impl Inner {
-    fn count(&self, which: usize) {
+    pub(crate) fn count(&self, which: usize) {
         self.lookups[which].fetch_add(1, Ordering::Relaxed);
     }
 
-    fn millis(&self) -> u64 {
+    pub(crate) fn millis(&self) -> u64 {
         self.started.elapsed().as_millis() as u64 + 1
     }
 }
 
-const HIT: usize = 0;
-const MISS: usize = 1;
-const UNREACHABLE: usize = 2;
+pub(crate) const HIT: usize = 0;
+pub(crate) const MISS: usize = 1;
+pub(crate) const UNREACHABLE: usize = 2;
 
 /// The key-set cache. Cheap to clone; share one per process.
 #[derive(Clone)]
@@ -338,13 +324,15 @@ impl KeySets {
         self.keys_for(policy, token.kid().as_deref()).await
     }
 
-    /// The keys for `policy`, refreshing once for an unknown `kid` when allowed.
+    /// The keys for `policy`, refreshing once for an unknown `kid` when allowed. The
+    /// whole lookup (discovery and key set) ends within the fetch timeout.
     pub async fn keys_for(&self, policy: &CompiledPolicy, kid: Option<&str>) -> KeySet {
         if let Some(inline) = policy.inline_keys() {
             return inline.as_ref().clone();
         }
-        match self.entry_for(policy).await {
-            Ok(entry) => entry.keys(&self.inner, kid).await,
+        let deadline = tokio::time::Instant::now() + self.inner.cfg.lookup_deadline();
+        match self.entry_for(policy, deadline).await {
+            Ok(entry) => entry.keys(&self.inner, kid, deadline).await,
             Err(set) => set,
         }
     }
@@ -357,29 +345,26 @@ impl KeySets {
         }
         let this = self.clone();
         let policy = policy.clone();
-        this.inner
-            .warming
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        this.inner.warming.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
-            if let Ok(entry) = this.entry_for(&policy).await {
+            let deadline = tokio::time::Instant::now() + 2 * this.inner.cfg.fetch_timeout;
+            if let Ok(entry) = this.entry_for(&policy, deadline).await {
                 let (fresh, generation) = {
                     let mut st = lock(&entry.state);
                     st.warm = true;
                     (entry.good.load().is_some(), st.generation)
                 };
                 if !fresh {
-                    entry.refresh(&this.inner, generation, false).await;
+                    let _ = entry.start_refresh(&this.inner, generation, false).await;
                 }
             }
-            this.inner
-                .warming
-                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            this.inner.warming.fetch_sub(1, Ordering::SeqCst);
         });
     }
 
     /// Sets being warmed whose first fetch has not completed yet.
     pub fn warming(&self) -> usize {
-        self.inner.warming.load(std::sync::atomic::Ordering::SeqCst)
+        self.inner.warming.load(Ordering::SeqCst)
     }
 
     /// Runs the background refresher until the returned handle is aborted: refreshes
@@ -399,7 +384,6 @@ impl KeySets {
 
     fn maintain(&self) {
         let cfg = &self.inner.cfg;
-        let now = Instant::now();
         let now_ms = self.inner.millis();
         let entries: Vec<Arc<Entry>> = read(&self.inner.entries).values().cloned().collect();
         let mut forget = Vec::new();
@@ -413,21 +397,18 @@ impl KeySets {
                     forget.push(e.url.clone());
                     continue;
                 }
-                let retry_ok = st
-                    .last_attempt
-                    .is_none_or(|t| now.duration_since(t) >= cfg.cooldown);
+                let retry_ok = st.last_attempt.is_none_or(|t| t.elapsed() >= cfg.cooldown);
                 let due = match e.good.load().as_deref() {
                     None => true,
                     Some(g) => {
                         let ahead = cfg.refresh_ahead.min(g.ttl / 10);
-                        now.duration_since(g.fetched) + ahead >= g.ttl
+                        g.fetched.elapsed() + ahead >= g.ttl
                     }
                 };
                 (due && retry_ok && e.fetch.try_lock().is_ok(), st.generation)
             };
             if due {
-                let inner = self.inner.clone();
-                tokio::spawn(async move { e.refresh(&inner, generation, false).await });
+                drop(e.start_refresh(&self.inner, generation, false));
             }
         }
         if !forget.is_empty() {
@@ -457,128 +438,56 @@ impl KeySets {
                 map.remove(&v);
             }
         }
-        let e = Arc::new(Entry {
-            url: url.to_owned(),
-            fetch: tokio::sync::Mutex::new(()),
-            good: ArcSwapOption::empty(),
-            last_used: AtomicU64::new(0),
-            state: Mutex::new(State::default()),
-        });
+        let e = Arc::new(Entry::new(url, &self.inner.cfg));
         map.insert(url.to_owned(), e.clone());
         e
     }
 
-    /// The cache entry of the policy's keys: `jwks_uri`, else discovery, else Auth0's
-    /// layout.
-    async fn entry_for(&self, policy: &CompiledPolicy) -> Result<Arc<Entry>, KeySet> {
+    fn discovery(&self, issuer: &str) -> Arc<Discovery> {
+        if let Some(d) = read(&self.inner.discovery).get(issuer) {
+            return d.clone();
+        }
+        let mut map = write(&self.inner.discovery);
+        if map.len() >= self.inner.cfg.max_sets && !map.contains_key(issuer) {
+            map.clear();
+        }
+        map.entry(issuer.to_owned())
+            .or_insert_with(|| Arc::new(Discovery::new(issuer, &self.inner.cfg)))
+            .clone()
+    }
+
+    /// The cache entry of the policy's keys: `jwks_uri`, else discovery (whose answer
+    /// may be the conventional `.well-known/jwks.json`).
+    async fn entry_for(
+        &self,
+        policy: &CompiledPolicy,
+        deadline: tokio::time::Instant,
+    ) -> Result<Arc<Entry>, KeySet> {
         if let Some(uri) = &policy.policy().jwks_uri {
             return Ok(self.entry(uri));
         }
         let issuers = policy.policy().issuer.all();
         let primary = policy.policy().issuer.primary();
-        let d = self.discover(primary, issuers).await;
-        match d.as_ref() {
-            Discovered::Url(u) => Ok(self.entry(u)),
-            Discovered::Mismatch { url, actual } => Err(KeySet::empty().with_freshness(
+        let found = self
+            .discovery(primary)
+            .resolve(&self.inner, issuers, deadline)
+            .await?;
+        match found.as_ref() {
+            Found::Url(u) => Ok(self.entry(u)),
+            Found::Mismatch { url, actual } => Err(KeySet::empty().with_freshness(
                 Freshness::DiscoveryMismatch {
                     url: url.clone(),
                     expected: primary.to_owned(),
                     actual: actual.clone(),
                 },
             )),
-            Discovered::Refused { url, reason } => {
+            Found::Refused { url, reason } => {
                 Err(KeySet::empty().with_freshness(Freshness::Refused {
                     url: url.clone(),
                     reason: reason.clone(),
                 }))
             }
         }
-    }
-
-    async fn discover(&self, issuer: &str, accepted: &[String]) -> Arc<Discovered> {
-        let known = read(&self.inner.discovery).get(issuer).cloned();
-        let entry = match known {
-            Some(e) => e,
-            None => {
-                let mut map = write(&self.inner.discovery);
-                if map.len() >= self.inner.cfg.max_sets {
-                    map.clear();
-                }
-                map.entry(issuer.to_owned())
-                    .or_insert_with(|| {
-                        Arc::new(DiscoveryEntry {
-                            fetch: tokio::sync::Mutex::new(()),
-                            cached: ArcSwapOption::empty(),
-                        })
-                    })
-                    .clone()
-            }
-        };
-        let fresh = |e: &DiscoveryEntry| {
-            e.cached
-                .load()
-                .as_ref()
-                .filter(|c| c.at.elapsed() < c.ttl)
-                .map(|c| c.found.clone())
-        };
-        if let Some(d) = fresh(&entry) {
-            return d;
-        }
-        let _slot = entry.fetch.lock().await;
-        if let Some(d) = fresh(&entry) {
-            return d;
-        }
-        let cfg = &self.inner.cfg;
-        let url = join(issuer, ".well-known/openid-configuration");
-        let fallback = || Discovered::Url(join(issuer, ".well-known/jwks.json"));
-        let (found, ttl) = match self.inner.http.get(&url).await {
-            Ok(doc) => {
-                metrics::counter!("jwtshield_discovery_fetches_total", "result" => "ok")
-                    .increment(1);
-                let parsed = json::parse_value(&doc.body, 32).ok();
-                let obj = parsed.as_ref().and_then(serde_json::Value::as_object);
-                let named = obj
-                    .and_then(|o| o.get("issuer"))
-                    .and_then(serde_json::Value::as_str);
-                let jwks = obj
-                    .and_then(|o| o.get("jwks_uri"))
-                    .and_then(serde_json::Value::as_str);
-                let d = match (named, jwks) {
-                    (Some(n), _) if !accepted.iter().any(|a| a == n) => Discovered::Mismatch {
-                        url: url.clone(),
-                        actual: n.to_owned(),
-                    },
-                    (Some(_), Some(j)) => Discovered::Url(j.to_owned()),
-                    _ => fallback(),
-                };
-                (d, cfg.ttl_for(doc.max_age))
-            }
-            Err(FetchError::Refused(reason)) => {
-                metrics::counter!("jwtshield_discovery_fetches_total", "result" => "refused")
-                    .increment(1);
-                (
-                    Discovered::Refused {
-                        url: url.clone(),
-                        reason,
-                    },
-                    cfg.cooldown,
-                )
-            }
-            Err(e) => {
-                metrics::counter!("jwtshield_discovery_fetches_total", "result" => "error")
-                    .increment(1);
-                tracing::warn!(%url, error = %e, "discovery failed; using {}", join(issuer, ".well-known/jwks.json"));
-                // retry discovery after the cooldown, meanwhile use the conventional path
-                (fallback(), cfg.cooldown)
-            }
-        };
-        let d = Arc::new(found);
-        entry.cached.store(Some(Arc::new(Cached {
-            at: Instant::now(),
-            ttl,
-            found: d.clone(),
-        })));
-        d
     }
 
     /// The status of every cached key set, sorted by URL.
@@ -592,6 +501,7 @@ impl KeySets {
                 let good = good.as_deref();
                 let expired = good.is_some_and(|g| g.fetched.elapsed() >= g.ttl);
                 let failing = st.last_error.is_some();
+                let usable = good.is_some_and(|g| g.fetched.elapsed() < g.ttl + cfg.stale_window);
                 KeySetStatus {
                     url: e.url.clone(),
                     kids: good
@@ -606,9 +516,9 @@ impl KeySets {
                     last_error: st.last_error.as_ref().map(ToString::to_string),
                     fetch_count: st.fetches,
                     fetch_errors: st.fetch_errors,
-                    stale: expired
-                        && failing
-                        && good.is_some_and(|g| g.fetched.elapsed() < g.ttl + cfg.stale_window),
+                    stale: expired && failing && usable,
+                    unusable: !usable && failing,
+                    waiting: e.waiting(cfg),
                     warm: st.warm,
                 }
             })
@@ -616,243 +526,15 @@ impl KeySets {
         out.sort_by(|a, b| a.url.cmp(&b.url));
         out
     }
-}
 
-impl Entry {
-    /// The keys to use now for a token with `kid`.
-    async fn keys(self: &Arc<Self>, inner: &Arc<Inner>, kid: Option<&str>) -> KeySet {
-        let cfg = &inner.cfg;
-        self.last_used.store(inner.millis(), Ordering::Relaxed);
-        let good = self.good.load_full();
-        // the common case, without a lock: fresh keys that know the kid
-        if let Some(g) = &good
-            && g.fetched.elapsed() < g.ttl
-            && kid.is_none_or(|k| g.keys.knows_kid(k))
-        {
-            inner.count(HIT);
-            return g.keys.clone();
-        }
-        let mut waited = false;
-        let generation = lock(&self.state).generation;
-        let mut good = match good {
-            // fresh, or expired but inside the stale window: serve now
-            Some(g) if g.fetched.elapsed() < g.ttl + cfg.stale_window => g,
-            // cold, or too old to trust: this request waits for a fetch, unless one
-            // failed less than a cooldown ago (a JWKS that is down is not hammered:
-            // the answer is an immediate JWKS_UNREACHABLE until the next retry)
-            _ => {
-                let failed_recently = lock(&self.state)
-                    .last_error_at
-                    .is_some_and(|t| t.elapsed() < cfg.cooldown);
-                if !failed_recently {
-                    self.refresh(inner, generation, false).await;
-                }
-                waited = true;
-                match self.good.load_full() {
-                    Some(g) if g.fetched.elapsed() < g.ttl + cfg.stale_window => g,
-                    _ => {
-                        inner.count(UNREACHABLE);
-                        return self.unusable();
-                    }
-                }
-            }
-        };
-        if good.fetched.elapsed() >= good.ttl && !waited {
-            // past its lifetime: refresh in the background (at most once per cooldown)
-            self.spawn_retry(inner);
-        }
-        if let Some(kid) = kid
-            && !good.keys.knows_kid(kid)
-        {
-            good = self.unknown_kid(inner, kid, good, waited).await;
-        }
-        inner.count(if waited { MISS } else { HIT });
-        self.with_freshness(&good)
-    }
-
-    /// The keys, marked stale when past their lifetime and the last refresh failed.
-    fn with_freshness(&self, good: &Good) -> KeySet {
-        let age = good.fetched.elapsed();
-        if age < good.ttl {
-            return good.keys.clone();
-        }
-        let st = lock(&self.state);
-        match (&st.last_error, st.last_error_at) {
-            (Some(err), Some(at)) if at > good.fetched => {
-                let expired_for = (age - good.ttl).as_secs();
-                good.keys.with_freshness(Freshness::Stale {
-                    url: self.url.clone(),
-                    expired_seconds_ago: expired_for,
-                    error: err.to_string(),
-                })
-            }
-            // expired, refresh under way or not yet failed: the keys are still the issuer's latest
-            _ => good.keys.clone(),
-        }
-    }
-
-    fn unusable(&self) -> KeySet {
-        let st = lock(&self.state);
-        let error = st
-            .last_error
-            .clone()
-            .unwrap_or(FetchError::Failed("no key set fetched yet".into()));
-        let freshness = match error {
-            FetchError::Refused(reason) => Freshness::Refused {
-                url: self.url.clone(),
-                reason,
-            },
-            other => Freshness::Unreachable {
-                url: self.url.clone(),
-                error: match self.good.load().as_ref() {
-                    Some(_) => format!("{other}; the last good keys are past the stale window"),
-                    None => other.to_string(),
-                },
-            },
-        };
-        KeySet::empty().with_freshness(freshness)
-    }
-
-    async fn unknown_kid(
-        self: &Arc<Self>,
-        inner: &Arc<Inner>,
-        kid: &str,
-        good: Arc<Good>,
-        waited: bool,
-    ) -> Arc<Good> {
-        let cfg = &inner.cfg;
-        let now = Instant::now();
-        let (generation, known_bad, cooling) = {
-            let mut st = lock(&self.state);
-            st.negative
-                .retain(|(_, at)| now.duration_since(*at) < cfg.negative_ttl);
-            let known_bad = st.negative.iter().any(|(k, _)| k == kid);
-            let cooling = st
-                .last_forced
-                .is_some_and(|t| now.duration_since(t) < cfg.cooldown);
-            (st.generation, known_bad, cooling)
-        };
-        let in_flight = self.fetch.try_lock().is_err();
-        if known_bad || (waited && !in_flight) || (cooling && !in_flight) {
-            metrics::counter!("jwtshield_jwks_unknown_kid_total", "action" => "suppressed")
-                .increment(1);
-            self.remember_unknown(kid, cfg);
-            return good;
-        }
-        // wait for the fetch under way, or make the one forced refresh of this cooldown
-        metrics::counter!("jwtshield_jwks_unknown_kid_total", "action" => "refresh").increment(1);
-        self.refresh(inner, generation, true).await;
-        let latest = self.good.load_full().unwrap_or(good);
-        if !latest.keys.knows_kid(kid) {
-            self.remember_unknown(kid, cfg);
-        }
-        latest
-    }
-
-    fn remember_unknown(&self, kid: &str, cfg: &Config) {
-        let mut st = lock(&self.state);
-        if st.negative.iter().any(|(k, _)| k == kid) {
-            return;
-        }
-        if st.negative.len() >= cfg.negative_cache_size {
-            st.negative.pop_front();
-        }
-        st.negative.push_back((kid.to_owned(), Instant::now()));
-    }
-
-    fn spawn_retry(self: &Arc<Self>, inner: &Arc<Inner>) {
-        let (generation, due) = {
-            let st = lock(&self.state);
-            let due = st
-                .last_attempt
-                .is_none_or(|t| t.elapsed() >= inner.cfg.cooldown);
-            (st.generation, due)
-        };
-        if due && self.fetch.try_lock().is_ok() {
-            let me = self.clone();
-            let inner = inner.clone();
-            tokio::spawn(async move { me.refresh(&inner, generation, false).await });
-        }
-    }
-
-    /// Fetches once. Concurrent callers that saw the same generation share one fetch:
-    /// whoever gets the slot fetches, the rest find the generation moved and return.
-    /// A forced refresh (unknown `kid`) also respects the cooldown.
-    async fn refresh(&self, inner: &Inner, seen: u64, forced: bool) {
-        let cfg = &inner.cfg;
-        let _slot = self.fetch.lock().await;
-        {
-            let mut st = lock(&self.state);
-            if st.generation != seen {
-                return;
-            }
-            if forced {
-                if st.last_forced.is_some_and(|t| t.elapsed() < cfg.cooldown) {
-                    return;
-                }
-                st.last_forced = Some(Instant::now());
-            }
-            st.last_attempt = Some(Instant::now());
-        }
-        let result = inner.http.get(&self.url).await;
-        let parsed = result.and_then(|doc| {
-            let value = json::parse_value(&doc.body, 32)
-                .map_err(|e| FetchError::Failed(format!("the key set is not valid JSON: {e}")))?;
-            let set = KeySet::from_jwks(&value, KeyOrigin::RemoteJwks, false)
-                .map_err(|e| FetchError::Failed(format!("not a key set: {e}")))?;
-            if set.keys().is_empty() {
-                let why: Vec<String> = set
-                    .rejected()
-                    .iter()
-                    .map(|r| format!("{}: {}", r.kid.as_deref().unwrap_or("(no kid)"), r.reason))
-                    .collect();
-                return Err(FetchError::Failed(format!(
-                    "the key set has no usable key{}",
-                    if why.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", why.join("; "))
-                    }
-                )));
-            }
-            Ok((set, cfg.ttl_for(doc.max_age)))
-        });
-        let mut st = lock(&self.state);
-        st.generation += 1;
-        st.fetches += 1;
-        match parsed {
-            Ok((keys, ttl)) => {
-                metrics::counter!("jwtshield_jwks_fetches_total", "result" => "ok").increment(1);
-                if let Some(old) = self.good.load().as_deref() {
-                    let before: Vec<&str> = old.keys.kids();
-                    let after: Vec<&str> = keys.kids();
-                    if before != after {
-                        tracing::info!(url = %self.url, ?before, ?after, "key set changed");
-                    }
-                }
-                self.good.store(Some(Arc::new(Good {
-                    keys,
-                    fetched_at: SystemTime::now(),
-                    fetched: Instant::now(),
-                    ttl,
-                })));
-                st.last_error = None;
-                st.last_error_at = None;
-            }
-            Err(e) => {
-                let result = if matches!(e, FetchError::Refused(_)) {
-                    "refused"
-                } else {
-                    "error"
-                };
-                metrics::counter!("jwtshield_jwks_fetches_total", "result" => result).increment(1);
-                tracing::warn!(url = %self.url, error = %e, kept_keys = self.good.load().is_some(), "key set fetch failed");
-                st.fetch_errors += 1;
-                // the good keys stay: a failed or garbage refresh never evicts them
-                st.last_error = Some(e);
-                st.last_error_at = Some(Instant::now());
-            }
-        }
+    /// The discovery of every issuer looked up, sorted by issuer.
+    pub fn discovery_status(&self) -> Vec<DiscoveryStatus> {
+        let mut out: Vec<DiscoveryStatus> = read(&self.inner.discovery)
+            .values()
+            .map(|d| d.status())
+            .collect();
+        out.sort_by(|a, b| a.issuer.cmp(&b.issuer));
+        out
     }
 }
 

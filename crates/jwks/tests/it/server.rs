@@ -35,6 +35,8 @@ pub struct ServerState {
     pub discovery_hits: AtomicUsize,
     pub mode: Mutex<Mode>,
     pub discovery: Mutex<Option<Value>>,
+    /// When set, the discovery endpoint fails this way (503, hang, garbage).
+    pub discovery_fails: Mutex<Option<Mode>>,
 }
 
 pub struct JwksServer {
@@ -49,6 +51,7 @@ impl JwksServer {
             discovery_hits: AtomicUsize::new(0),
             mode: Mutex::new(mode),
             discovery: Mutex::new(None),
+            discovery_fails: Mutex::new(None),
         });
         let app = Router::new()
             .route("/jwks.json", get(serve_jwks))
@@ -93,6 +96,21 @@ impl JwksServer {
         *self.state.mode.lock().unwrap() = mode;
     }
 
+    /// Publishes a discovery document naming this issuer and `/jwks.json`.
+    pub fn publish_discovery(&self) {
+        *self.state.discovery.lock().unwrap() =
+            Some(json!({"issuer": self.issuer(), "jwks_uri": self.url()}));
+    }
+
+    /// The whole provider (discovery and key set) fails this way, or comes back.
+    pub fn provider(&self, failing: Option<Mode>, jwks: Value) {
+        *self.state.discovery_fails.lock().unwrap() = failing.clone();
+        match failing {
+            Some(mode) => self.set(mode),
+            None => self.serve(jwks, Some("max-age=1")),
+        }
+    }
+
     pub fn serve(&self, jwks: Value, cache_control: Option<&str>) {
         self.set(Mode::Serve {
             jwks,
@@ -104,6 +122,10 @@ impl JwksServer {
 async fn serve_jwks(State(s): State<Arc<ServerState>>) -> Response {
     s.hits.fetch_add(1, Ordering::SeqCst);
     let mode = s.mode.lock().unwrap().clone();
+    answer(mode).await
+}
+
+async fn answer(mode: Mode) -> Response {
     match mode {
         Mode::Serve {
             jwks,
@@ -136,6 +158,10 @@ async fn serve_jwks(State(s): State<Arc<ServerState>>) -> Response {
 
 async fn discovery(State(s): State<Arc<ServerState>>) -> Response {
     s.discovery_hits.fetch_add(1, Ordering::SeqCst);
+    let failing = s.discovery_fails.lock().unwrap().clone();
+    if let Some(mode) = failing {
+        return answer(mode).await;
+    }
     match s.discovery.lock().unwrap().clone() {
         Some(doc) => axum::Json(doc).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
