@@ -42,7 +42,7 @@ enum Command {
     /// List the built-in presets, or print one as a policy.
     Presets(PresetsArgs),
     /// Run the HTTP service (POST /v1/validate/jwt and the rest; see /docs).
-    Serve(jwtshield_server::ServeArgs),
+    Serve(Box<jwtshield_server::ServeArgs>),
 }
 
 #[derive(Args)]
@@ -130,7 +130,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => validate(a),
         Command::Decode(a) => decode(a),
         Command::Presets(a) => list_presets(a),
-        Command::Serve(a) => serve(a),
+        Command::Serve(a) => serve(*a),
     };
     match result {
         Ok(code) => code,

@@ -49,6 +49,24 @@ pub struct ServeArgs {
     /// Per-request time limit in milliseconds (then 503). Default 10000.
     #[arg(long, env = "JWTSHIELD_REQUEST_TIMEOUT_MS", value_name = "MS")]
     pub request_timeout_ms: Option<u64>,
+    /// Shed requests (503) while work waits longer than this for the CPU, in
+    /// milliseconds. Default 100.
+    #[arg(long, env = "JWTSHIELD_MAX_QUEUE_MS", value_name = "MS")]
+    pub max_queue_ms: Option<u64>,
+    /// Time for a client to send a request's headers, in milliseconds. Default 10000.
+    #[arg(long, env = "JWTSHIELD_HEADER_READ_TIMEOUT_MS", value_name = "MS")]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Close a keep-alive connection idle this long, in milliseconds. Default 60000.
+    #[arg(long, env = "JWTSHIELD_IDLE_TIMEOUT_MS", value_name = "MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// Connections open at once (more wait in the listen backlog). Default 10000,
+    /// lowered to fit the open-file limit.
+    #[arg(long, env = "JWTSHIELD_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// On SIGTERM, how long in-flight requests may finish before every connection is
+    /// closed, in milliseconds. Default 10000.
+    #[arg(long, env = "JWTSHIELD_SHUTDOWN_DRAIN_MS", value_name = "MS")]
+    pub shutdown_drain_ms: Option<u64>,
     /// Key-set fetch timeout in milliseconds. Default 5000.
     #[arg(long, env = "JWTSHIELD_JWKS_FETCH_TIMEOUT_MS", value_name = "MS")]
     pub jwks_fetch_timeout_ms: Option<u64>,
@@ -98,6 +116,12 @@ struct FileLimits {
     max_concurrent_requests: Option<usize>,
     request_timeout_ms: Option<u64>,
     verified_cache_entries: Option<usize>,
+    max_queue_ms: Option<u64>,
+    header_read_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
+    listen_backlog: Option<u32>,
+    shutdown_drain_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +135,7 @@ struct FileJwks {
     cooldown_seconds: Option<u64>,
     stale_window_seconds: Option<u64>,
     refresh_ahead_seconds: Option<u64>,
+    max_waiters_per_set: Option<usize>,
     allow_insecure: Option<bool>,
     allow_addrs: Option<Vec<String>>,
 }
@@ -147,6 +172,10 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     /// Per-request time limit.
     pub request_timeout: Duration,
+    /// Shed requests while work waits longer than this for the CPU.
+    pub max_queue: Duration,
+    /// Connection limits and timeouts.
+    pub connections: crate::serve::Limits,
     /// Key-set behaviour.
     pub jwks: jwtshield_jwks::Config,
     /// Log format.
@@ -163,6 +192,8 @@ impl Default for ServerConfig {
             limits: jwtshield_core::Limits::default(),
             max_concurrent_requests: 1024,
             request_timeout: Duration::from_secs(10),
+            max_queue: Duration::from_millis(100),
+            connections: crate::serve::Limits::default(),
             jwks: jwtshield_jwks::Config::default(),
             log_format: LogFormat::Text,
         }
@@ -323,6 +354,12 @@ impl ServerConfig {
                 .verified_cache_entries
                 .or(file.limits.verified_cache_entries)
                 .unwrap_or(dj.verified_cache_entries),
+            max_waiters_per_set: positive(
+                "jwks max_waiters_per_set",
+                file.jwks
+                    .max_waiters_per_set
+                    .unwrap_or(dj.max_waiters_per_set),
+            )?,
             ..dj
         };
         if jwks.min_ttl > jwks.max_ttl {
@@ -364,6 +401,42 @@ impl ServerConfig {
                 file.limits.request_timeout_ms,
                 d.request_timeout,
             )?,
+            max_queue: millis(
+                "max_queue_ms",
+                args.max_queue_ms,
+                file.limits.max_queue_ms,
+                d.max_queue,
+            )?,
+            connections: crate::serve::Limits {
+                header_read_timeout: millis(
+                    "header_read_timeout_ms",
+                    args.header_read_timeout_ms,
+                    file.limits.header_read_timeout_ms,
+                    d.connections.header_read_timeout,
+                )?,
+                idle_timeout: millis(
+                    "idle_timeout_ms",
+                    args.idle_timeout_ms,
+                    file.limits.idle_timeout_ms,
+                    d.connections.idle_timeout,
+                )?,
+                max_connections: positive(
+                    "max_connections",
+                    args.max_connections
+                        .or(file.limits.max_connections)
+                        .unwrap_or(d.connections.max_connections),
+                )?,
+                backlog: positive(
+                    "listen_backlog",
+                    file.limits.listen_backlog.unwrap_or(d.connections.backlog),
+                )?,
+                drain_timeout: millis(
+                    "shutdown_drain_ms",
+                    args.shutdown_drain_ms,
+                    file.limits.shutdown_drain_ms,
+                    d.connections.drain_timeout,
+                )?,
+            },
             jwks,
             log_format,
         })

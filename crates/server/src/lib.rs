@@ -8,10 +8,12 @@
 //! binds, serves until SIGTERM/SIGINT (draining in-flight requests) and reloads the
 //! profiles on SIGHUP or when the file changes. Run it with `jwtshield serve`.
 
+pub mod admission;
 pub mod config;
 pub mod problem;
 pub mod routes;
 pub mod schema;
+pub mod serve;
 pub mod state;
 pub mod telemetry;
 
@@ -64,6 +66,8 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let cfg = state.config().clone();
+    let admission = state.admission().clone();
+    admission.spawn_monitor();
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", api.clone());
     let router = router
         // gateways forward the original method (documented: GET), and Envoy ext_authz
@@ -90,16 +94,13 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             Problem::not_found("not-found", "no such endpoint; see /openapi.json or /docs")
         })
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
-        .layer(axum::middleware::from_fn(telemetry::track))
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(overloaded))
-                .load_shed()
-                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-                    cfg.max_concurrent_requests,
-                ))
                 .timeout(cfg.request_timeout),
-        );
+        )
+        .layer(admission::AdmissionLayer(admission))
+        .layer(axum::middleware::from_fn(telemetry::track));
     (router, api)
 }
 
@@ -112,9 +113,6 @@ async fn overloaded(err: tower::BoxError) -> axum::response::Response {
     if err.is::<tower::timeout::error::Elapsed>() {
         metrics::counter!("jwtshield_http_shed_total", "reason" => "timeout").increment(1);
         Problem::unavailable("the request took longer than the request timeout").into_response()
-    } else if err.is::<tower::load_shed::error::Overloaded>() {
-        metrics::counter!("jwtshield_http_shed_total", "reason" => "overloaded").increment(1);
-        Problem::unavailable("too many requests in flight; retry shortly").into_response()
     } else {
         Problem::internal(format!("unhandled error: {err}")).into_response()
     }
@@ -199,18 +197,18 @@ pub async fn run(config: ServerConfig) -> Result<(), config::ConfigError> {
         );
     }
     let listen = config.listen;
+    let mut limits = config.connections.clone();
+    limits.max_connections = serve::connection_budget(limits.max_connections);
     let state = AppState::new(config, telemetry::metrics_handle())?;
     let profiles = state.profiles();
     state.set_profiles((*profiles).clone());
     let _refresher = state.keysets().spawn_refresher();
     let _upkeep = telemetry::spawn_upkeep(state.metrics().clone());
     let _reloader = spawn_reloader(state.clone());
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
+    let listener = serve::bind(listen, limits.backlog)
         .map_err(|e| config::ConfigError(format!("listen: cannot bind {listen}: {e}")))?;
-    tracing::info!(address = %listen, profiles = profiles.len(), version = env!("CARGO_PKG_VERSION"), "jwtshield listening");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
+    tracing::info!(address = %listen, profiles = profiles.len(), max_connections = limits.max_connections, version = env!("CARGO_PKG_VERSION"), "jwtshield listening");
+    serve::serve(listener, app(state), limits, shutdown_signal())
         .await
         .map_err(|e| config::ConfigError(format!("server error: {e}")))?;
     tracing::info!("stopped");

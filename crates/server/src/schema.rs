@@ -281,4 +281,11 @@ pub struct Status {
     /// Each cached key set.
     #[schema(value_type = Vec<Object>)]
     pub key_sets: Vec<Value>,
+    /// Each issuer whose key-set URL comes from OpenID discovery: the URL in use and
+    /// the last error.
+    #[schema(value_type = Vec<Object>)]
+    pub discovery: Vec<Value>,
+    /// The verified-signature cache: size and hit counts.
+    #[schema(value_type = Object)]
+    pub verified_cache: Value,
 }

@@ -21,6 +21,7 @@ pub struct AppState {
 
 struct Inner {
     config: ServerConfig,
+    admission: Arc<crate::admission::Admission>,
     profiles: ArcSwap<Profiles>,
     keysets: KeySets,
     started: Instant,
@@ -64,8 +65,11 @@ impl AppState {
             config.profiles_json.as_deref(),
         )?;
         let keysets = KeySets::new(config.jwks.clone()).map_err(ConfigError)?;
+        let admission =
+            crate::admission::Admission::new(config.max_concurrent_requests, config.max_queue);
         Ok(AppState {
             inner: Arc::new(Inner {
+                admission,
                 config,
                 profiles: ArcSwap::from_pointee(profiles),
                 keysets,
@@ -103,6 +107,11 @@ impl AppState {
         let n = loaded.len();
         self.set_profiles(loaded);
         Ok(n)
+    }
+
+    /// Admission control (shedding under overload).
+    pub fn admission(&self) -> &Arc<crate::admission::Admission> {
+        &self.inner.admission
     }
 
     /// The key-set cache.

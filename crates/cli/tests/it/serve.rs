@@ -143,6 +143,41 @@ fn sigterm_drains_in_flight_requests() {
 }
 
 #[test]
+fn sigterm_exits_within_the_drain_deadline_whatever_clients_do() {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = serve(
+        &["--listen", &listen, "--shutdown-drain-ms", "1000"],
+        &[
+            ("JWTSHIELD_HEADER_READ_TIMEOUT_MS", "60000"),
+            ("JWTSHIELD_IDLE_TIMEOUT_MS", "60000"),
+        ],
+    );
+    wait_ready(port);
+    use std::io::{Read, Write};
+    // one client stalls halfway through its headers, another holds an idle keep-alive
+    let mut stalled = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stalled
+        .write_all(b"POST /v1/validate/jwt HTTP/1.1\r\nhost: x\r\n")
+        .unwrap();
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 12];
+    idle.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 200");
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    kill(&child, "TERM");
+    let exit = child.wait().unwrap();
+    let took = started.elapsed();
+    eprintln!("SIGTERM with a stalled and an idle client: exited after {took:?} (drain 1 s)");
+    assert!(exit.success(), "{exit:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    drop((stalled, idle));
+}
+
+#[test]
 fn sighup_reloads_the_profiles_file_and_refuses_a_bad_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("profiles.json");

@@ -51,6 +51,7 @@ fn status_value(state: &AppState) -> Value {
         "jwks_insecure": state.config().insecure(),
         "profiles": state.profiles().keys().collect::<Vec<_>>(),
         "key_sets": state.keysets().status(),
+        "discovery": state.keysets().discovery_status(),
         "verified_cache": verified_cache(state),
     })
 }
@@ -121,6 +122,10 @@ pub async fn status_page(State(state): State<AppState>) -> Response {
             .filter_map(Value::as_str)
             .collect();
         let state = match (s["stale"].as_bool(), s["last_error"].as_str()) {
+            _ if s["unusable"] == true => format!(
+                "<span class=bad>unusable: {}</span>",
+                esc(s["last_error"].as_str().unwrap_or("never fetched"))
+            ),
             (Some(true), Some(e)) => format!("<span class=bad>stale: {}</span>", esc(e)),
             (_, Some(e)) => format!("<span class=bad>{}</span>", esc(e)),
             _ => "<span class=ok>fresh</span>".to_owned(),
@@ -147,6 +152,23 @@ pub async fn status_page(State(state): State<AppState>) -> Response {
             s["fetch_count"],
             state,
             skipped.join("<br>"),
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><h2>Discovery</h2><table><tr><th>issuer</th><th>key-set URL</th><th>state</th></tr>"
+    );
+    for d in v["discovery"].as_array().into_iter().flatten() {
+        let state = match d["last_error"].as_str() {
+            Some(e) => format!("<span class=bad>{}</span>", esc(e)),
+            None => "<span class=ok>ok</span>".to_owned(),
+        };
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+            esc(d["issuer"].as_str().unwrap_or("")),
+            esc(d["jwks_uri"].as_str().unwrap_or("-")),
+            state,
         );
     }
     let _ = write!(

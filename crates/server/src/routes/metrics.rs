@@ -39,6 +39,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .unwrap_or_default();
     metrics::gauge!("jwtshield_verified_cache_entries").set(entries as f64);
     metrics::gauge!("jwtshield_verified_cache_capacity").set(capacity as f64);
+    let admission = state.admission();
+    metrics::gauge!("jwtshield_http_in_flight").set(admission.in_flight() as f64);
+    metrics::gauge!("jwtshield_http_queue_delay_seconds")
+        .set(admission.queue_delay().as_secs_f64());
+    metrics::gauge!("jwtshield_http_queue_delay_peak_seconds")
+        .set(admission.take_peak_delay().as_secs_f64());
     let mut res = state.metrics().render().into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -5,4 +5,5 @@ mod api;
 mod authz;
 mod cache;
 mod ops;
+mod resilience;
 mod support;

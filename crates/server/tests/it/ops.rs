@@ -265,3 +265,58 @@ async fn a_bad_profiles_file_is_refused_and_the_old_profiles_stay() {
     }
     assert_eq!(seen, ["one", "two"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_what_cannot_be_fetched_and_why() {
+    // nothing listens on this port: every fetch is refused
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("http://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    let mut pinned = seed_policy(&down);
+    pinned["jwks_uri"] = json!(format!("{down}keys"));
+    let profiles = json!({"discovered": seed_policy(&down), "pinned": pinned});
+    let svc = Service::start(config(Some(profiles))).await;
+    let mut v = Value::Null;
+    for _ in 0..300 {
+        let (_, _, body) = svc.get("/v1/status").await;
+        v = serde_json::from_str(&body).unwrap();
+        if v["key_sets"][0]["fetch_errors"].as_u64().unwrap_or(0) > 0
+            && v["discovery"][0]["last_error"].is_string()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // the pinned key set: no usable key, and the error
+    let set = &v["key_sets"][0];
+    assert_eq!(set["url"], format!("{down}keys"), "{v}");
+    assert_eq!(set["unusable"], true, "{v}");
+    assert_eq!(set["kids"], json!([]), "{v}");
+    assert!(set["last_error"].is_string(), "{v}");
+    // the discovered one never learnt its key-set URL: discovery says why
+    let d = &v["discovery"][0];
+    assert_eq!(d["issuer"], down, "{v}");
+    assert!(d["jwks_uri"].is_null(), "{v}");
+    assert!(
+        d["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("discovery failed"),
+        "{v}"
+    );
+    let (_, _, html) = svc.get("/status").await;
+    assert!(
+        html.contains("unusable:") && html.contains("discovery failed"),
+        "{html}"
+    );
+    // and a token for either is told why
+    for profile in ["discovered", "pinned"] {
+        let body = json!({"token": rsa_token(claims(&down)), "issuer_profile_id": profile});
+        let (status, _, r) = svc.validate(body).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            r["findings"][0]["code"], "JWKS_UNREACHABLE",
+            "{profile}: {r}"
+        );
+    }
+}

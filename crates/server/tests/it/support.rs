@@ -1,7 +1,7 @@
 //! A running service on 127.0.0.1:0 and a real JWKS server next to it.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,23 +13,51 @@ use serde_json::{Value, json};
 
 pub struct Service {
     pub url: String,
+    pub addr: SocketAddr,
     pub state: AppState,
     pub client: reqwest::Client,
+    stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    served: Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
 }
 
 impl Service {
+    /// The service on 127.0.0.1:0, served by the same accept loop as `jwtshield serve`.
     pub async fn start(cfg: ServerConfig) -> Service {
+        let limits = cfg.connections.clone();
         let state = AppState::new(cfg, jwtshield_server::telemetry::metrics_handle()).unwrap();
         let profiles = state.profiles();
         state.set_profiles((*profiles).clone());
         let app = jwtshield_server::app(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener =
+            jwtshield_server::serve::bind("127.0.0.1:0".parse().unwrap(), limits.backlog).unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(jwtshield_server::serve::serve(
+            listener,
+            app,
+            limits,
+            async {
+                let _ = rx.await;
+            },
+        ));
         Service {
             url: format!("http://{addr}"),
+            addr,
             state,
             client: reqwest::Client::new(),
+            stop: Mutex::new(Some(tx)),
+            served: Mutex::new(Some(served)),
+        }
+    }
+
+    /// Asks the server to shut down (as SIGTERM does) and waits until it has drained.
+    pub async fn shutdown(&self) {
+        if let Some(tx) = self.stop.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+        let served = self.served.lock().unwrap().take();
+        if let Some(h) = served {
+            h.await.unwrap().unwrap();
         }
     }
 
@@ -89,6 +117,7 @@ pub struct Jwks {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
     keys: Arc<Mutex<Value>>,
+    hang: Arc<AtomicBool>,
 }
 
 impl Jwks {
@@ -108,18 +137,25 @@ impl Jwks {
     pub fn publish(&self, jwks: Value) {
         *self.keys.lock().unwrap() = jwks;
     }
+
+    /// From now on every request hangs (true) or is answered again (false).
+    pub fn set_hang(&self, hang: bool) {
+        self.hang.store(hang, Ordering::SeqCst);
+    }
 }
 
 /// Serves `jwks` at /.well-known/jwks.json (or hangs when `hang`).
 pub async fn jwks_server(jwks: Value, hang: bool) -> Jwks {
     let hits = Arc::new(AtomicUsize::new(0));
     let keys = Arc::new(Mutex::new(jwks));
-    let (h, k) = (hits.clone(), keys.clone());
+    let hang = Arc::new(AtomicBool::new(hang));
+    let (h, k, stall) = (hits.clone(), keys.clone(), hang.clone());
     let app = Router::new().route(
         "/.well-known/jwks.json",
         get(move || {
             let jwks = k.lock().unwrap().clone();
             let h = h.clone();
+            let hang = stall.load(Ordering::SeqCst);
             async move {
                 h.fetch_add(1, Ordering::SeqCst);
                 if hang {
@@ -132,7 +168,12 @@ pub async fn jwks_server(jwks: Value, hang: bool) -> Jwks {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Jwks { addr, hits, keys }
+    Jwks {
+        addr,
+        hits,
+        keys,
+        hang,
+    }
 }
 
 /// The test RS256 key (`kid` k1), created once per test binary (RSA key generation is slow).
