@@ -42,6 +42,8 @@ pub mod gateway;
 pub mod inspect;
 pub mod json;
 pub mod keys;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod policy;
 pub mod presets;
 pub mod profiles;

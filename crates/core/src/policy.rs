@@ -111,6 +111,74 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// An optional member that may be left out but not given as `null` (one rule for every
+/// member: `null` is never "absent").
+pub fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(de::Error::custom(
+            "must not be null; leave the member out for its default",
+        )),
+    }
+}
+
+/// A whole number, also when written with a zero fraction (`60.0`): JSON Schema's
+/// `integer` admits it, so clients generated from the OpenAPI document may send it.
+fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = i128;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i128, E> {
+            Ok(i128::from(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i128, E> {
+            Ok(i128::from(v))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i128, E> {
+            if v.is_finite() && v.fract() == 0.0 && v.abs() < 1.8e19 {
+                Ok(v as i128)
+            } else {
+                Err(E::invalid_type(de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    d.deserialize_any(V)
+}
+
+fn ranged<T: TryFrom<i128>, E: de::Error>(v: i128) -> Result<T, E> {
+    T::try_from(v).map_err(|_| E::custom(format!("invalid value {v}: out of range")))
+}
+
+/// A `u64` member (see [`whole`]).
+pub fn whole_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    ranged(whole(d)?)
+}
+
+/// An optional `u64` member: absent, or a whole number; never `null`.
+pub fn whole_u64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v: Option<WholeNumber> = not_null(d)?;
+    v.map(|w| ranged(w.0)).transpose()
+}
+
+/// An optional `i64` member: absent, or a whole number; never `null`.
+pub fn whole_i64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v: Option<WholeNumber> = not_null(d)?;
+    v.map(|w| ranged(w.0)).transpose()
+}
+
+struct WholeNumber(i128);
+
+impl<'de> Deserialize<'de> for WholeNumber {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        whole(d).map(WholeNumber)
+    }
+}
+
 fn default_algs() -> Vec<Alg> {
     vec![Alg::RS256]
 }
@@ -124,53 +192,102 @@ fn is_default_algs(a: &[Alg]) -> bool {
 }
 
 /// Everything a token must satisfy, and where its keys are.
+///
+/// Unknown members are refused, and so is `null` for any member: leave a member out
+/// for its default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// `iss` must equal it exactly (case-sensitive, trailing slash matters). Required.
     /// An array accepts any of several exact forms.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::issuer))]
     pub issuer: Issuers,
     /// `aud` (a string or an array) must contain at least one of these. Required, non-empty.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::audiences))]
     pub audiences: Vec<String>,
     /// Header `alg` must be one of these. Defaults to `["RS256"]`. `none` is never accepted.
     #[serde(default = "default_algs", skip_serializing_if = "is_default_algs")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::allowed_algs))]
     pub allowed_algs: Vec<Alg>,
     /// Claims that must be present and not null. Defaults to none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::claim_names))]
     pub required_claims: Vec<String>,
     /// Claim name to required value: equal, or contained when the claim is an array.
     /// A value `{"one_of": [..]}`, `{"present": true}` or `{"prefix": ".."}` is a
     /// constraint instead. Defaults to none.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::custom_claims))]
     pub required_custom_claims: Map<String, Value>,
     /// Leeway for `exp`, `nbf` and `iat`. Defaults to 60; at most 600.
-    #[serde(default = "default_skew")]
+    #[serde(default = "default_skew", deserialize_with = "whole_u64")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 600, default = 60))]
     pub clock_skew_seconds: u64,
     /// Largest allowed `exp - iat`. Defaults to no limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole_u64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = u64, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)
+    )]
     pub max_ttl_seconds: Option<u64>,
     /// Header `typ` must match (case-insensitive, `application/` ignored). Defaults to any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::token_type))]
     pub token_type: Option<String>,
     /// Scopes that must each appear in `scope` (space-separated), `scp` or `permissions`.
     /// Defaults to none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::scopes))]
     pub required_scopes: Vec<String>,
     /// Where the issuer's keys are. Defaults to discovery under the issuer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::jwks_uri))]
     pub jwks_uri: Option<String>,
     /// Keys given inline (a JWKS, or one JWK); nothing is fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub jwks: Option<Value>,
     /// One SPKI public key in PEM (RSA, EC or Ed25519); nothing is fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub public_key: Option<String>,
     /// The shared secret for HS256/384/512 (its UTF-8 bytes); nothing is fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::secret))]
     pub secret: Option<Secret>,
     /// The claim compared with `audiences`. Defaults to `aud`. For providers whose
     /// access tokens carry no `aud` (Cognito: `client_id`, Clerk: `azp`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::audience_claim))]
     pub audience_claim: Option<String>,
 }
 

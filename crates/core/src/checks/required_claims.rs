@@ -118,6 +118,11 @@ pub enum ClaimRule {
 impl ClaimRule {
     /// Reads a rule from a `required_custom_claims` value.
     pub fn from_value(v: &Value) -> Result<ClaimRule, String> {
+        if v.is_null() {
+            return Err(
+                "null is not a rule: use {\"present\": true}, or leave the claim out".into(),
+            );
+        }
         if let Value::Object(o) = v
             && o.len() == 1
         {
