@@ -181,7 +181,8 @@ pub fn audience_hints(expected: &[String], actual: &[&str], claim: &str) -> Vec<
             format!(
                 "{claim} \"{a}\" looks like an application's client id, not an API identifier. This is \
                  usually an ID token sent where an access token belongs, or an access token requested \
-                 without your API's `audience` parameter"
+                 without naming your API: the standard `resource` parameter (RFC 8707), Auth0's \
+                 `audience` parameter, or your provider's API scope"
             ),
             json!({"expected": expected, "actual": a}),
         ));
@@ -205,8 +206,57 @@ pub fn audience_hints(expected: &[String], actual: &[&str], claim: &str) -> Vec<
 /// An extra sentence for AUDIENCE_MISMATCH when the only audience is Auth0's `/userinfo`.
 pub fn audience_mismatch_note(actual: &[&str]) -> Option<&'static str> {
     (!actual.is_empty() && actual.iter().all(|a| a.ends_with("/userinfo"))).then_some(
-        " The token's only audience is /userinfo: it was requested without your API's `audience` parameter.",
+        " The token's only audience is /userinfo: it was requested without naming your API (Auth0's `audience` parameter; RFC 8707's `resource` elsewhere).",
     )
+}
+
+/// A warning, when the audience did not match, that the token has the shape of an
+/// OpenID ID token even without the claims only ID tokens carry: at least three of
+/// `aud` equal to `azp`, `auth_time`, `amr`, no scope claim (`scope`, `scp`,
+/// `permissions`), and a header `typ` other than `at+jwt`. Evidence lists the signs
+/// found, each as the claim and its value.
+pub fn id_token_shape(claims: &JsonObject, header_typ: Option<&str>) -> Option<Finding> {
+    let mut signs = serde_json::Map::new();
+    let aud = claims.get("aud");
+    let single_aud = match aud {
+        Some(Value::String(a)) => Some(a.as_str()),
+        Some(Value::Array(list)) if list.len() == 1 => list[0].as_str(),
+        _ => None,
+    };
+    if let (Some(a), Some(azp)) = (single_aud, claims.get("azp").and_then(Value::as_str))
+        && a == azp
+    {
+        signs.insert("aud_equals_azp".into(), json!(azp));
+    }
+    for name in ["auth_time", "amr"] {
+        if let Some(v) = claims.get(name) {
+            signs.insert(name.into(), v.clone());
+        }
+    }
+    if !["scope", "scp", "permissions"]
+        .iter()
+        .any(|n| claims.contains_key(n))
+    {
+        signs.insert("scope".into(), Value::Null);
+    }
+    let typ = header_typ.map(crate::policy::normalize_typ);
+    if typ.as_deref() != Some("at+jwt") {
+        signs.insert("typ".into(), json!(header_typ));
+    }
+    if signs.len() < 3 {
+        return None;
+    }
+    let names: Vec<&str> = signs.keys().map(String::as_str).collect();
+    Some(Finding::new(
+        Code::ID_TOKEN_SUSPECTED,
+        format!(
+            "this has the shape of an OpenID ID token ({}): a login proof for the client application \
+             whose id is in `aud`. APIs must accept access tokens: request one for your API (RFC 8707 \
+             `resource`, Auth0 `audience`, or your provider's API scope) and send it instead",
+            names.join(", ")
+        ),
+        json!({"expected": {"typ": "at+jwt"}, "actual": signs}),
+    ))
 }
 
 /// A warning when the claims look like an OpenID ID token.

@@ -326,9 +326,10 @@ fn structure(
         0 => (
             Finding::new(
                 Code::TOKEN_OPAQUE,
-                "this is not a JWT but an opaque access token, which only its issuer can check. \
-                 Auth0 issues opaque access tokens when the authorize or token request has no \
-                 `audience` parameter: request the token with audience=<your API identifier>",
+                "this is not a JWT but an opaque access token, which only its issuer can check \
+                 (introspection, RFC 7662). Providers issue opaque tokens when the request does not \
+                 name an API: add the standard `resource=<your API identifier>` parameter (RFC 8707), \
+                 or Auth0's `audience=<your API identifier>`",
                 json!({"expected": "header.payload.signature", "actual": format!("{} characters without dots", token.len())}),
             ),
             None,

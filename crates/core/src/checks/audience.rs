@@ -54,4 +54,13 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
     for h in diagnostics::audience_hints(audiences, &list, claim) {
         cx.push_claim(h);
     }
+    // the claims only ID tokens carry are reported by `id_token`; without them, the shape
+    if !cx.registered.id_token_signs
+        && let Some(claims) = cx.claims
+    {
+        let typ = cx.header.get("typ").and_then(serde_json::Value::as_str);
+        if let Some(h) = diagnostics::id_token_shape(claims, typ) {
+            cx.push_claim(h);
+        }
+    }
 }

@@ -711,7 +711,7 @@ fn issuer_hints_come_with_the_error() {
     assert!(
         r.findings()[0]
             .message
-            .contains("without your API's `audience`"),
+            .contains("Auth0's `audience` parameter; RFC 8707's `resource`"),
         "{}",
         r.findings()[0].message
     );
@@ -825,4 +825,46 @@ fn decoded_parts_are_echoed_as_received() {
     let v: Value = serde_json::from_slice(&fast).unwrap();
     assert_eq!(v["claims"]["sub"], "ab");
     assert_eq!(v["header"]["kid"], "rsa-1");
+}
+
+#[test]
+fn an_id_token_is_recognised_by_its_shape_when_the_audience_fails() {
+    // no nonce or at_hash, and a client id too short for the client-id heuristic:
+    // aud equals azp, auth_time, no scope, typ not at+jwt
+    let id = rsa()
+        .good(json!({"aud": "web-app", "azp": "web-app", "auth_time": NOW - 100, "scope": null}));
+    let r = check(&id, &policy(json!({})));
+    assert_eq!(codes(&r), ["AUDIENCE_MISMATCH", "ID_TOKEN_SUSPECTED"]);
+    let hint = &r.findings()[1];
+    assert_eq!(hint.severity, Severity::Warning);
+    assert!(hint.message.contains("RFC 8707"), "{}", hint.message);
+    // evidence holds the values found, never descriptions
+    assert_eq!(hint.evidence["actual"]["aud_equals_azp"], "web-app");
+    assert_eq!(hint.evidence["actual"]["auth_time"], NOW - 100);
+    assert_eq!(hint.evidence["actual"]["scope"], Value::Null);
+    assert_eq!(hint.evidence["expected"]["typ"], "at+jwt");
+    // an access token for another API (scope, azp differs from aud) is not called one
+    let other = rsa().good(json!({"aud": "https://other.example/", "auth_time": NOW - 100}));
+    assert_eq!(
+        codes(&check(&other, &policy(json!({})))),
+        ["AUDIENCE_MISMATCH"]
+    );
+    // and a matching audience never triggers the shape hint
+    let fine = rsa().good(json!({"auth_time": NOW - 100, "scope": null}));
+    assert!(check(&fine, &policy(json!({}))).valid());
+}
+
+#[test]
+fn the_opaque_token_finding_names_the_standard_fix_and_auth0s() {
+    let r = check("AbCdEf0123456789opaque", &policy(json!({})));
+    assert_eq!(codes(&r), ["TOKEN_OPAQUE"]);
+    let m = &r.findings()[0].message;
+    assert!(
+        m.contains("`resource=<your API identifier>` parameter (RFC 8707)"),
+        "{m}"
+    );
+    assert!(
+        m.contains("Auth0's `audience=<your API identifier>`"),
+        "{m}"
+    );
 }
