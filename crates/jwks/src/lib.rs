@@ -224,6 +224,19 @@ pub struct DiscoveryStatus {
     pub last_error: Option<String>,
 }
 
+/// Where one policy's keys come from, and whether one is usable now.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PolicyKeys {
+    /// `inline`, `jwks_uri` or `discovery`.
+    pub source: &'static str,
+    /// The key-set URL in use, when known.
+    pub url: Option<String>,
+    /// At least one key is loaded and inside its lifetime or stale window.
+    pub usable: bool,
+    /// Why not, when not usable.
+    pub reason: Option<String>,
+}
+
 pub(crate) struct Inner {
     pub(crate) cfg: Config,
     pub(crate) http: Http,
@@ -525,6 +538,71 @@ impl KeySets {
             .collect();
         out.sort_by(|a, b| a.url.cmp(&b.url));
         out
+    }
+
+    /// Where the keys of `policy` come from and whether one is usable now, without
+    /// fetching anything (for `/readyz` and the status page).
+    pub fn policy_keys(&self, policy: &CompiledPolicy) -> PolicyKeys {
+        let cfg = &self.inner.cfg;
+        if policy.inline_keys().is_some() {
+            return PolicyKeys {
+                source: "inline",
+                url: None,
+                usable: true,
+                reason: None,
+            };
+        }
+        let (source, url, discovery_error) = match &policy.policy().jwks_uri {
+            Some(u) => ("jwks_uri", Some(u.clone()), None),
+            None => {
+                let primary = policy.policy().issuer.primary();
+                let status = read(&self.inner.discovery).get(primary).map(|d| d.status());
+                match status {
+                    Some(st) => ("discovery", st.jwks_uri, st.last_error),
+                    None => ("discovery", None, None),
+                }
+            }
+        };
+        let Some(url) = url else {
+            return PolicyKeys {
+                source,
+                url: None,
+                usable: false,
+                reason: Some(match discovery_error {
+                    Some(e) => format!("discovery failed: {e}"),
+                    None => "discovery has not answered yet".to_owned(),
+                }),
+            };
+        };
+        let entry = read(&self.inner.entries).get(&url).cloned();
+        let (usable, reason) = match entry {
+            None => (
+                false,
+                Some("the key set has not been fetched yet".to_owned()),
+            ),
+            Some(e) => {
+                let good = e.good.load_full();
+                let usable = good
+                    .as_deref()
+                    .is_some_and(|g| g.fetched.elapsed() < g.ttl + cfg.stale_window);
+                let last_error = lock(&e.state).last_error.as_ref().map(ToString::to_string);
+                match (usable, last_error) {
+                    (true, _) => (true, None),
+                    (false, Some(err)) => (false, Some(err)),
+                    (false, None) if good.is_some() => (
+                        false,
+                        Some("the keys are past their stale window".to_owned()),
+                    ),
+                    (false, None) => (false, Some("no fetch has finished yet".to_owned())),
+                }
+            }
+        };
+        PolicyKeys {
+            source,
+            url: Some(url),
+            usable,
+            reason,
+        }
     }
 
     /// The discovery of every issuer looked up, sorted by issuer.

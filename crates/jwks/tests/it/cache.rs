@@ -338,6 +338,11 @@ async fn discovery_finds_the_keys_and_a_mismatched_issuer_is_refused() {
     let r = validate(&token, &keys_for(&sets, &p, &token).await, &p, NOW);
     assert_eq!(codes(&r), ["DISCOVERY_ISSUER_MISMATCH"]);
     assert_eq!(r.findings()[0].evidence["actual"], "https://evil.example/");
+    // evidence holds values: the policy's issuer itself, not a description of it
+    assert_eq!(
+        r.findings()[0].evidence["expected"],
+        p.policy().issuer.primary()
+    );
     assert_eq!(server.hits(), hits, "no key set fetched");
     // the discovery result is cached
     let d = server.state.discovery_hits.load(Ordering::SeqCst);
