@@ -38,11 +38,33 @@ enum Command {
     /// Validate a token against a policy, profile or preset. Exit 0 valid, 1 invalid, 2 error.
     Validate(ValidateArgs),
     /// Decode a token without verifying it: header, claims, times in words, warnings.
+    /// Exit 0 when it decodes, 1 when it is not a JWT, 2 on a usage error.
     Decode(DecodeArgs),
     /// List the built-in presets, or print one as a policy.
     Presets(PresetsArgs),
     /// Run the HTTP service (POST /v1/validate/jwt and the rest; see /docs).
     Serve(Box<jwtshield_server::ServeArgs>),
+    /// Print a token from a running `jwtshield serve --demo` (for trying JWTShield).
+    DemoToken(DemoTokenArgs),
+}
+
+#[derive(Args)]
+struct DemoTokenArgs {
+    /// The demo service.
+    #[arg(long, env = "JWTSHIELD_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// An expired token (exp ten minutes ago).
+    #[arg(long)]
+    expired: bool,
+    /// `aud` instead of the demo API's https://api.example.com/.
+    #[arg(long, value_name = "URL")]
+    audience: Option<String>,
+    /// `scope` instead of `read:messages`.
+    #[arg(long)]
+    scope: Option<String>,
+    /// Print the whole JSON answer (token, profile, claims), not only the token.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -131,6 +153,7 @@ fn main() -> ExitCode {
         Command::Decode(a) => decode(a),
         Command::Presets(a) => list_presets(a),
         Command::Serve(a) => serve(*a),
+        Command::DemoToken(a) => demo_token(a),
     };
     match result {
         Ok(code) => code,
@@ -294,6 +317,72 @@ fn serve(a: jwtshield_server::ServeArgs) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Asks a local `serve --demo` for a token over plain HTTP/1.1 (loopback only).
+fn demo_token(a: DemoTokenArgs) -> Result<ExitCode, Fatal> {
+    use std::io::{Read, Write};
+    let authority = a
+        .url
+        .strip_prefix("http://")
+        .ok_or_else(|| {
+            Fatal(format!(
+                "--url must be http://HOST:PORT of `jwtshield serve --demo`, got {}",
+                a.url
+            ))
+        })?
+        .trim_end_matches('/');
+    let addr: std::net::SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(authority)
+        .ok()
+        .and_then(|mut it| it.next())
+        .ok_or_else(|| Fatal(format!("cannot resolve {authority}")))?;
+    if !addr.ip().is_loopback() {
+        return Err(Fatal(format!(
+            "the demo service listens on loopback only, not {addr}"
+        )));
+    }
+    let mut body = serde_json::Map::new();
+    if a.expired {
+        body.insert("expires_in".into(), serde_json::json!(-600));
+    }
+    if let Some(aud) = a.audience {
+        body.insert("audience".into(), aud.into());
+    }
+    if let Some(scope) = a.scope {
+        body.insert("scope".into(), scope.into());
+    }
+    let body = serde_json::Value::Object(body).to_string();
+    let unreachable = |e: std::io::Error| {
+        Fatal(format!(
+            "cannot reach {}: {e}; start it with `jwtshield serve --demo`",
+            a.url
+        ))
+    };
+    let mut conn = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5))
+        .map_err(unreachable)?;
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    write!(
+        conn,
+        "POST /v1/demo/token HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(unreachable)?;
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).map_err(unreachable)?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.split(' ').nth(1).unwrap_or("");
+    let answer: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+    if status != "200" {
+        let why = answer["detail"].as_str().unwrap_or(payload);
+        return Err(Fatal(format!("{} answered {status}: {why}", a.url)));
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        println!("{}", answer["token"].as_str().unwrap_or_default());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn decode(a: DecodeArgs) -> Result<ExitCode, Fatal> {
     let text = read_token(&a.token)?;
     let token = Token::parse(&text, &Limits::default());
@@ -303,7 +392,11 @@ fn decode(a: DecodeArgs) -> Result<ExitCode, Fatal> {
     } else {
         print!("{}", render::inspection(&inspection));
     }
-    Ok(ExitCode::SUCCESS)
+    // exit 1 when it is not a decodable JWT (as `validate` does for an invalid token)
+    Ok(match inspection.format_errors.is_empty() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(1),
+    })
 }
 
 fn list_presets(a: PresetsArgs) -> Result<ExitCode, Fatal> {
@@ -318,21 +411,23 @@ fn list_presets(a: PresetsArgs) -> Result<ExitCode, Fatal> {
     let preset = presets::get(&name)?;
     let filled = preset.fill_partial(&params_map(&a.params))?;
     let missing = preset.missing(&filled);
-    if missing.is_empty() {
-        // validate the filled policy so a bad value is caught here, not at use
-        Policy::from_json(&filled)
-            .and_then(Policy::compile)
-            .map_err(|e| Fatal(format!("preset {name}: {e}")))?;
-    } else if !a.params.is_empty() {
-        eprintln!(
-            "jwtshield: still unfilled: {}",
-            missing
-                .iter()
-                .map(|m| format!("{{{m}}}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+    if !missing.is_empty() {
+        // as GET /v1/presets/{name}: a policy with placeholders left in is not a policy
+        let example = preset
+            .params
+            .iter()
+            .map(|p| format!("--param {}={}", p.name, p.example))
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(Fatal(format!(
+            "preset {name} needs the parameters {}; e.g. jwtshield presets {name} {example}",
+            missing.join(", ")
+        )));
     }
+    // validate the filled policy so a bad value is caught here, not at use
+    Policy::from_json(&filled)
+        .and_then(Policy::compile)
+        .map_err(|e| Fatal(format!("preset {name}: {e}")))?;
     println!("{}", serde_json::to_string_pretty(&filled)?);
     Ok(ExitCode::SUCCESS)
 }

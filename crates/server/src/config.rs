@@ -92,6 +92,11 @@ pub struct ServeArgs {
     /// signature math); 0 turns it off. Default 65536.
     #[arg(long, env = "JWTSHIELD_VERIFIED_CACHE_ENTRIES", value_name = "N")]
     pub verified_cache_entries: Option<usize>,
+    /// A demo issuer for trying JWTShield without an identity provider: a key made at
+    /// start (in memory only), an issuer profile `demo`, and POST /v1/demo/token to
+    /// mint tokens. Loopback addresses only; never in production.
+    #[arg(long, env = "JWTSHIELD_DEMO", value_parser = clap::builder::FalseyValueParser::new())]
+    pub demo: bool,
 }
 
 /// The TOML file. Unknown keys are refused.
@@ -180,6 +185,8 @@ pub struct ServerConfig {
     pub jwks: jwtshield_jwks::Config,
     /// Log format.
     pub log_format: LogFormat,
+    /// `--demo`: the demo issuer and its profile.
+    pub demo: bool,
 }
 
 impl Default for ServerConfig {
@@ -196,6 +203,7 @@ impl Default for ServerConfig {
             connections: crate::serve::Limits::default(),
             jwks: jwtshield_jwks::Config::default(),
             log_format: LogFormat::Text,
+            demo: false,
         }
     }
 }
@@ -375,6 +383,11 @@ impl ServerConfig {
                 .or(file.limits.max_token_bytes)
                 .unwrap_or(d.limits.max_token_bytes),
         )?;
+        if args.demo && !listen.ip().is_loopback() {
+            return Err(ConfigError(format!(
+                "--demo: the demo issuer mints tokens for anyone who asks, so it listens on loopback only, not {listen}"
+            )));
+        }
         Ok(ServerConfig {
             listen,
             profiles_file: args.profiles.clone().or(file.profiles_file),
@@ -439,6 +452,7 @@ impl ServerConfig {
             },
             jwks,
             log_format,
+            demo: args.demo,
         })
     }
 

@@ -10,6 +10,7 @@
 
 pub mod admission;
 pub mod config;
+pub mod demo;
 pub mod problem;
 pub mod routes;
 pub mod schema;
@@ -43,14 +44,15 @@ pub use crate::state::AppState;
         (name = "gateway", description = "Forward-auth for nginx auth_request, Traefik ForwardAuth, Envoy ext_authz"),
         (name = "presets", description = "Starter policies per identity provider"),
         (name = "profiles", description = "Issuer profiles loaded from configuration"),
-        (name = "operations", description = "Health, status, metrics")
+        (name = "operations", description = "Health, status, metrics"),
+        (name = "demo", description = "With `serve --demo` only: a local demo issuer")
     )
 )]
 struct ApiDoc;
 
 /// The router and its OpenAPI document.
 pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::validate::validate))
         .routes(routes!(routes::validate::inspect))
         .routes(routes!(routes::authz::authz))
@@ -62,28 +64,21 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::health::readyz))
         .routes(routes!(routes::health::status))
         .routes(routes!(routes::health::status_page))
-        .routes(routes!(routes::metrics::metrics))
-        .split_for_parts();
+        .routes(routes!(routes::metrics::metrics));
+    let (router, mut api) = match state.demo() {
+        Some(_) => router.routes(routes!(demo::token)),
+        None => router,
+    }
+    .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    exactly_one_policy_source(&mut api);
+    unique_authz_operation_ids(&mut api);
     let cfg = state.config().clone();
     let admission = state.admission().clone();
     admission.spawn_monitor();
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", api.clone());
     let router = router
-        // gateways forward the original method (documented: GET), and Envoy ext_authz
-        // appends the original path to the authorization path
-        .route(
-            "/v1/authz",
-            axum::routing::on(
-                axum::routing::MethodFilter::HEAD
-                    .or(axum::routing::MethodFilter::POST)
-                    .or(axum::routing::MethodFilter::PUT)
-                    .or(axum::routing::MethodFilter::PATCH)
-                    .or(axum::routing::MethodFilter::DELETE)
-                    .or(axum::routing::MethodFilter::OPTIONS),
-                routes::authz::authz,
-            ),
-        )
+        // Envoy ext_authz appends the original path to the authorization path
         .route(
             "/v1/authz/{*path}",
             axum::routing::any(routes::authz::authz),
@@ -102,6 +97,50 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .layer(admission::AdmissionLayer(admission))
         .layer(axum::middleware::from_fn(telemetry::track));
     (router, api)
+}
+
+/// `ValidateRequest` takes `policy` or `issuer_profile_id`, exactly one: a rule between
+/// members that derive(ToSchema) cannot state, added as `allOf [object, oneOf]`.
+fn exactly_one_policy_source(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder};
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    let Some(object) = components.schemas.remove("ValidateRequest") else {
+        return;
+    };
+    let one_of = OneOfBuilder::new()
+        .item(ObjectBuilder::new().required("policy"))
+        .item(ObjectBuilder::new().required("issuer_profile_id"));
+    let description = "A token and either an inline `policy` or an `issuer_profile_id`, exactly one. Unknown members and `null` members are refused.";
+    let schema = AllOfBuilder::new()
+        .item(object)
+        .item(one_of)
+        .description(Some(description));
+    components
+        .schemas
+        .insert("ValidateRequest".to_owned(), schema.into());
+}
+
+/// `/v1/authz` answers every method with one handler; OpenAPI wants one operation id per
+/// method: `authz` for GET, `authzHead`, `authzPost`, ... for the others.
+fn unique_authz_operation_ids(api: &mut utoipa::openapi::OpenApi) {
+    let Some(item) = api.paths.paths.get_mut("/v1/authz") else {
+        return;
+    };
+    let ops = [
+        ("Head", &mut item.head),
+        ("Post", &mut item.post),
+        ("Put", &mut item.put),
+        ("Patch", &mut item.patch),
+        ("Delete", &mut item.delete),
+        ("Options", &mut item.options),
+    ];
+    for (suffix, op) in ops {
+        if let Some(op) = op.as_mut() {
+            op.operation_id = Some(format!("authz{suffix}"));
+        }
+    }
 }
 
 /// The router (see [`app_with_api`]).
@@ -208,6 +247,13 @@ pub async fn run(config: ServerConfig) -> Result<(), config::ConfigError> {
     let listener = serve::bind(listen, limits.backlog)
         .map_err(|e| config::ConfigError(format!("listen: cannot bind {listen}: {e}")))?;
     tracing::info!(address = %listen, profiles = profiles.len(), max_connections = limits.max_connections, version = env!("CARGO_PKG_VERSION"), "jwtshield listening");
+    if let Some(demo) = state.demo() {
+        tracing::warn!(
+            "--demo is on: POST /v1/demo/token mints tokens that the `demo` profile accepts; for trying JWTShield, never for production"
+        );
+        // to stdout, for the person at the terminal (the log never holds a token)
+        println!("{}", demo::banner(demo, listen));
+    }
     serve::serve(listener, app(state), limits, shutdown_signal())
         .await
         .map_err(|e| config::ConfigError(format!("server error: {e}")))?;

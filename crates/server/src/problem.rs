@@ -88,7 +88,9 @@ impl Problem {
             StatusCode::PAYLOAD_TOO_LARGE,
             "body-too-large",
             "Request body too large",
-            format!("the request body is over the {limit}-byte limit"),
+            format!(
+                "the request body is over the {limit}-byte limit (--max-body-bytes, JWTSHIELD_MAX_BODY_BYTES)"
+            ),
         )
     }
 

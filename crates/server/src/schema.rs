@@ -144,75 +144,6 @@ pub struct ValidationResult {
     pub key: Option<KeyUsed>,
 }
 
-/// Every rule a token must meet. See `docs/api.md` for each rule in full.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct Policy {
-    /// `iss` must equal it exactly (or one of several exact forms).
-    #[schema(value_type = Object, example = json!("https://acme.auth0.com/"))]
-    pub issuer: Value,
-    /// `aud` (string or array) must contain at least one of these.
-    #[schema(example = json!(["https://api.acme.com/"]))]
-    pub audiences: Vec<String>,
-    /// Header `alg` must be one of these. Defaults to `["RS256"]`; `none` is refused.
-    #[serde(default)]
-    pub allowed_algs: Option<Vec<String>>,
-    /// Claims that must be present and not null.
-    #[serde(default)]
-    pub required_claims: Option<Vec<String>>,
-    /// Claim name to required value; `{"one_of": [..]}`, `{"present": true}`, `{"prefix": ".."}` are constraints.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub required_custom_claims: Option<Value>,
-    /// Leeway for `exp`, `nbf`, `iat`. Defaults to 60; at most 600.
-    #[serde(default)]
-    pub clock_skew_seconds: Option<u64>,
-    /// Largest allowed `exp - iat`.
-    #[serde(default)]
-    pub max_ttl_seconds: Option<u64>,
-    /// Header `typ` must match (case-insensitive, `application/` ignored).
-    #[serde(default)]
-    pub token_type: Option<String>,
-    /// Scopes required in `scope`, `scp` or `permissions`.
-    #[serde(default)]
-    pub required_scopes: Option<Vec<String>>,
-    /// Where the keys are. Defaults to discovery under the issuer.
-    #[serde(default)]
-    pub jwks_uri: Option<String>,
-    /// Keys given inline; nothing is fetched.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub jwks: Option<Value>,
-    /// One PEM public key (RSA, EC or Ed25519); nothing is fetched.
-    #[serde(default)]
-    pub public_key: Option<String>,
-    /// HMAC secret for HS256/384/512; never echoed.
-    #[serde(default)]
-    pub secret: Option<String>,
-    /// The claim compared with `audiences`. Defaults to `aud`.
-    #[serde(default)]
-    pub audience_claim: Option<String>,
-}
-
-/// `POST /v1/validate/jwt`: a token with an inline policy or a profile id (exactly one).
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ValidateRequest {
-    /// The compact JWS. Never stored or logged.
-    pub token: String,
-    /// An inline policy.
-    #[serde(default)]
-    pub policy: Option<Policy>,
-    /// A loaded issuer profile.
-    #[serde(default)]
-    pub issuer_profile_id: Option<String>,
-}
-
-/// `POST /v1/inspect/token`.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct InspectRequest {
-    /// The token to decode.
-    pub token: String,
-}
-
 /// A decoded token, never verified.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Inspection {
@@ -260,7 +191,7 @@ pub struct IssuerProfile {
     /// Profile id.
     pub id: String,
     /// Its policy (a `secret` shows as `<redacted>`).
-    pub policy: Policy,
+    pub policy: jwtshield_core::Policy,
 }
 
 /// `GET /v1/status`.
@@ -272,7 +203,7 @@ pub struct Status {
     pub uptime_seconds: u64,
     /// Start time (RFC 3339).
     pub started_at: String,
-    /// Whether every profile key set had its first fetch.
+    /// Whether every issuer profile has a usable key (as `/readyz`).
     pub ready: bool,
     /// True when `--jwks-allow-insecure` lifted the SSRF guard.
     pub jwks_insecure: bool,
@@ -281,6 +212,8 @@ pub struct Status {
     /// Each cached key set.
     #[schema(value_type = Vec<Object>)]
     pub key_sets: Vec<Value>,
+    /// Each issuer profile: where its keys come from, and whether it has a usable key.
+    pub profile_keys: Vec<ProfileKeys>,
     /// Each issuer whose key-set URL comes from OpenID discovery: the URL in use and
     /// the last error.
     #[schema(value_type = Vec<Object>)]
@@ -288,4 +221,30 @@ pub struct Status {
     /// The verified-signature cache: size and hit counts.
     #[schema(value_type = Object)]
     pub verified_cache: Value,
+}
+
+/// Where one issuer profile's keys come from, and whether it can verify a token now.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileKeys {
+    /// Profile id.
+    pub profile: String,
+    /// `inline` (keys in the policy), `jwks_uri` or `discovery`.
+    pub source: String,
+    /// The key-set URL in use (`null` for inline keys, or while discovery has not answered).
+    pub url: Option<String>,
+    /// Whether at least one key is loaded and usable.
+    pub usable: bool,
+    /// Why not, when not usable: the last fetch error, or that no fetch finished yet.
+    pub reason: Option<String>,
+}
+
+/// The body of `GET /readyz`, ready or not.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Readiness {
+    /// True when every issuer profile has a usable key.
+    pub ready: bool,
+    /// The profiles without a usable key, with the reason.
+    pub not_ready: Vec<ProfileKeys>,
 }

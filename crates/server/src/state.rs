@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -27,7 +26,7 @@ struct Inner {
     started: Instant,
     started_at: SystemTime,
     metrics: PrometheusHandle,
-    warmed: AtomicBool,
+    demo: Option<crate::demo::Demo>,
 }
 
 /// Reads and merges the profiles file and `ISSUER_PROFILES_JSON`; a profile id in
@@ -57,13 +56,40 @@ pub fn load_profiles(file: Option<&Path>, json: Option<&str>) -> Result<Profiles
     Ok(out)
 }
 
+/// Adds the `demo` profile when the demo issuer runs; a configured profile of that
+/// name is an error.
+fn add_demo(profiles: &mut Profiles, demo: Option<&crate::demo::Demo>) -> Result<(), ConfigError> {
+    let Some(demo) = demo else { return Ok(()) };
+    if profiles.contains_key(crate::demo::PROFILE) {
+        return Err(ConfigError(format!(
+            "--demo adds the issuer profile \"{}\", and a configured profile has that id; rename it",
+            crate::demo::PROFILE
+        )));
+    }
+    profiles.insert(
+        crate::demo::PROFILE.to_owned(),
+        demo.policy().map_err(ConfigError)?,
+    );
+    Ok(())
+}
+
 impl AppState {
+    /// The demo issuer, with `--demo`.
+    pub fn demo(&self) -> Option<&crate::demo::Demo> {
+        self.inner.demo.as_ref()
+    }
+
     /// Builds the state: loads and validates the profiles, creates the key-set cache.
     pub fn new(config: ServerConfig, metrics: PrometheusHandle) -> Result<AppState, ConfigError> {
-        let profiles = load_profiles(
+        let demo = match config.demo {
+            true => Some(crate::demo::Demo::new().map_err(ConfigError)?),
+            false => None,
+        };
+        let mut profiles = load_profiles(
             config.profiles_file.as_deref(),
             config.profiles_json.as_deref(),
         )?;
+        add_demo(&mut profiles, demo.as_ref())?;
         let keysets = KeySets::new(config.jwks.clone()).map_err(ConfigError)?;
         let admission =
             crate::admission::Admission::new(config.max_concurrent_requests, config.max_queue);
@@ -76,7 +102,7 @@ impl AppState {
                 started: Instant::now(),
                 started_at: SystemTime::now(),
                 metrics,
-                warmed: AtomicBool::new(false),
+                demo,
             }),
         })
     }
@@ -103,7 +129,8 @@ impl AppState {
     /// Re-reads the profiles file; a bad file is refused and the old profiles stay.
     pub fn reload_profiles(&self) -> Result<usize, ConfigError> {
         let cfg = &self.inner.config;
-        let loaded = load_profiles(cfg.profiles_file.as_deref(), cfg.profiles_json.as_deref())?;
+        let mut loaded = load_profiles(cfg.profiles_file.as_deref(), cfg.profiles_json.as_deref())?;
+        add_demo(&mut loaded, self.demo())?;
         let n = loaded.len();
         self.set_profiles(loaded);
         Ok(n)
@@ -134,16 +161,30 @@ impl AppState {
         &self.inner.metrics
     }
 
-    /// Ready: every profile's key set had its first fetch attempt (success or not),
-    /// so no request waits for a cold set.
+    /// Where each issuer profile's keys come from and whether it has a usable key,
+    /// by profile id.
+    pub fn profile_keys(&self) -> Vec<crate::schema::ProfileKeys> {
+        let profiles = self.profiles();
+        let keysets = self.keysets();
+        profiles
+            .iter()
+            .map(|(id, policy)| {
+                let k = keysets.policy_keys(policy);
+                crate::schema::ProfileKeys {
+                    profile: id.clone(),
+                    source: k.source.to_owned(),
+                    url: k.url,
+                    usable: k.usable,
+                    reason: k.reason,
+                }
+            })
+            .collect()
+    }
+
+    /// Ready: every issuer profile has a usable key (fetched, within its lifetime or
+    /// stale window). Not ready while a first fetch is running or after an outage
+    /// outlasted the stale window.
     pub fn ready(&self) -> bool {
-        if self.inner.warmed.load(Ordering::Relaxed) {
-            return true;
-        }
-        let ready = self.inner.keysets.warming() == 0;
-        if ready {
-            self.inner.warmed.store(true, Ordering::Relaxed);
-        }
-        ready
+        self.profile_keys().iter().all(|p| p.usable)
     }
 }

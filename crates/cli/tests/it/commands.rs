@@ -301,6 +301,9 @@ fn decode_explains_without_verifying() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["verified"], false);
     assert_eq!(v["warnings"][0]["code"], "OPAQUE");
+    // not a JWT: exit 1, as `validate` exits for an invalid token
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(run(&["decode", "hello"]).status.code(), Some(1));
 }
 
 #[test]
@@ -327,6 +330,27 @@ fn presets_list_and_fill() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(v.as_array().unwrap().iter().any(|p| p["name"] == "auth0"));
     assert_eq!(run(&["presets", "nope"]).status.code(), Some(2));
+    // placeholders left in: exit 2 naming them, as GET /v1/presets/{name} answers 400
+    let o = run(&["presets", "auth0", "--param", "tenant=acme.auth0.com"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).is_empty());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("needs the parameters audience"), "{err}");
+    assert!(err.contains("--param audience="), "{err}");
+}
+
+#[test]
+fn demo_token_says_how_to_start_the_demo_when_nothing_listens() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let o = run(&["demo-token", "--url", &url]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("jwtshield serve --demo"), "{err}");
+    let o = run(&["demo-token", "--url", "http://10.1.2.3:8080"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("loopback only"));
 }
 
 #[test]

@@ -43,7 +43,8 @@ fn http(method: &str, port: u16, path: &str, body: &str) -> Option<(u16, String)
 fn wait_ready(port: u16) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
-        if let Some((200, _)) = http("GET", port, "/readyz", "") {
+        // serving (/healthz): a profile whose issuer hangs is never "ready"
+        if let Some((200, _)) = http("GET", port, "/healthz", "") {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));

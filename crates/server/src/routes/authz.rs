@@ -19,10 +19,22 @@ use crate::telemetry;
 /// The realm of the challenges.
 pub const REALM: &str = "jwtshield";
 
+/// The body of a refusal: the RFC 6750 error code and a description (the full
+/// findings go to the log, never to the client).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AuthzDenial {
+    /// `invalid_request`, `invalid_token`, `insufficient_scope`, `unauthorized` (no
+    /// token sent) or `temporarily_unavailable`.
+    pub error: String,
+    /// What failed, in a sentence.
+    pub error_description: Option<String>,
+}
+
 /// Query parameters of `/v1/authz`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct AuthzQuery {
     /// The issuer profile (or header `X-JWTShield-Profile`).
+    #[param(example = "demo")]
     pub profile: Option<String>,
     /// Scopes required on top of the profile's, space- or comma-separated (or header
     /// `X-JWTShield-Required-Scopes`), e.g. per gateway location.
@@ -64,23 +76,24 @@ fn identity_headers(res: &mut Response, verified: &jwtshield_core::Verified) {
 
 /// Decides whether the request's bearer token may pass.
 #[utoipa::path(
-    get,
+    method(get, head, post, put, patch, delete, options),
     path = "/v1/authz",
-    description = "Also answers HEAD, POST, PUT, PATCH, DELETE and OPTIONS, and any path under /v1/authz/ (gateways forward the original method; Envoy appends the original path).",
+    description = "Every method is answered the same way (gateways forward the original method), and any path under /v1/authz/ (Envoy appends the original path). The request body, if any, is ignored.",
     operation_id = "authz",
     tag = "gateway",
     params(
         AuthzQuery,
         ("Authorization" = Option<String>, Header, description = "Bearer <token>, forwarded by the gateway"),
         ("X-JWTShield-Profile" = Option<String>, Header, description = "The profile, when not in the query"),
+        ("X-JWTShield-Required-Scopes" = Option<String>, Header, description = "Scopes required on top of the profile's, when not in the query"),
     ),
     responses(
         (status = 200, description = "Valid. Headers X-Auth-Subject, X-Auth-Scopes (space-separated), X-Auth-Issuer, X-Auth-Claims (base64url of the claims JSON) for the gateway to forward"),
-        (status = 400, description = "Malformed Authorization header or no profile: WWW-Authenticate error=\"invalid_request\""),
-        (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check; without error when no token was sent"),
-        (status = 403, description = "Only required scopes are missing: error=\"insufficient_scope\", scope=\"...\""),
+        (status = 400, description = "Malformed Authorization header or no profile: WWW-Authenticate error=\"invalid_request\"", body = AuthzDenial),
+        (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check; without error when no token was sent", body = AuthzDenial),
+        (status = 403, description = "Only required scopes are missing: error=\"insufficient_scope\", scope=\"...\"", body = AuthzDenial),
         (status = 404, description = "Unknown profile", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "The issuer's keys are unreachable and no cached key is usable; never 200"),
+        (status = 503, description = "The issuer's keys are unreachable and no cached key is usable (never 200), or the service is overloaded; Retry-After says when to retry", body = AuthzDenial),
     )
 )]
 pub async fn authz(

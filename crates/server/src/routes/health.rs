@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::problem::{Problem, ProblemDetails};
 use crate::schema;
 use crate::state::AppState;
 
@@ -18,26 +17,41 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// 200 once every profile's key set had its first fetch; 503 before.
+/// 200 when every issuer profile has a usable key; 503 while one has none (its first
+/// fetch has not finished, or its issuer's outage outlasted the stale window). The body
+/// names the profiles that are not ready and why.
 #[utoipa::path(
     get,
     path = "/readyz",
     operation_id = "readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "Ready"),
-        (status = 503, description = "Still fetching profile key sets", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "Every issuer profile has a usable key", body = schema::Readiness),
+        (status = 503, description = "Some issuer profiles have no usable key; `not_ready` names them", body = schema::Readiness),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    if state.ready() {
-        Json(json!({"ready": true})).into_response()
+    let not_ready: Vec<schema::ProfileKeys> = state
+        .profile_keys()
+        .into_iter()
+        .filter(|p| !p.usable)
+        .collect();
+    let ready = not_ready.is_empty();
+    let status = if ready {
+        StatusCode::OK
     } else {
-        Problem::unavailable("still fetching the key sets of the issuer profiles").into_response()
-    }
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut res = (status, Json(schema::Readiness { ready, not_ready })).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
 }
 
 fn status_value(state: &AppState) -> Value {
+    let profile_keys = state.profile_keys();
     let secs = state
         .started_at()
         .duration_since(std::time::UNIX_EPOCH)
@@ -47,10 +61,11 @@ fn status_value(state: &AppState) -> Value {
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.uptime(),
         "started_at": jwtshield_core::timefmt::utc(secs),
-        "ready": state.ready(),
+        "ready": profile_keys.iter().all(|p| p.usable),
         "jwks_insecure": state.config().insecure(),
         "profiles": state.profiles().keys().collect::<Vec<_>>(),
         "key_sets": state.keysets().status(),
+        "profile_keys": profile_keys,
         "discovery": state.keysets().discovery_status(),
         "verified_cache": verified_cache(state),
     })
@@ -98,7 +113,7 @@ pub async fn status_page(State(state): State<AppState>) -> Response {
         if v["ready"] == true {
             "<span class=ok>ready</span>"
         } else {
-            "<span class=bad>warming up</span>"
+            "<span class=bad>not ready: a profile has no usable key</span>"
         },
         if v["jwks_insecure"] == true {
             "<span class=bad>OFF (insecure)</span>"
@@ -106,13 +121,30 @@ pub async fn status_page(State(state): State<AppState>) -> Response {
             "<span class=ok>on</span>"
         },
     );
-    let _ = write!(h, "<h2>Issuer profiles</h2><ul>");
-    for p in v["profiles"].as_array().into_iter().flatten() {
-        let _ = write!(h, "<li><code>{}</code></li>", esc(p.as_str().unwrap_or("")));
+    let _ = write!(
+        h,
+        "<h2>Issuer profiles</h2><table><tr><th>profile</th><th>keys from</th><th>key-set URL</th><th>state</th></tr>"
+    );
+    for p in v["profile_keys"].as_array().into_iter().flatten() {
+        let state = match (p["usable"].as_bool(), p["reason"].as_str()) {
+            (Some(true), _) => "<span class=ok>usable key</span>".to_owned(),
+            (_, reason) => format!(
+                "<span class=bad>no usable key: {}</span>",
+                esc(reason.unwrap_or("unknown"))
+            ),
+        };
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            esc(p["profile"].as_str().unwrap_or("")),
+            esc(p["source"].as_str().unwrap_or("")),
+            esc(p["url"].as_str().unwrap_or("-")),
+            state,
+        );
     }
     let _ = write!(
         h,
-        "</ul><h2>Key sets</h2><table><tr><th>URL</th><th>key ids</th><th>fetched</th><th>expires</th><th>fetches</th><th>state</th><th>skipped keys</th></tr>"
+        "</table><h2>Key sets</h2><table><tr><th>URL</th><th>key ids</th><th>fetched</th><th>expires</th><th>fetches</th><th>state</th><th>skipped keys</th></tr>"
     );
     for s in v["key_sets"].as_array().into_iter().flatten() {
         let kids: Vec<&str> = s["kids"]

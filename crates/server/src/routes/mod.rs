@@ -14,11 +14,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::problem::Problem;
 
+/// Refuses a body that says it is not JSON: `Content-Type` must be `application/json`
+/// or `application/<something>+json` (parameters such as `charset` are ignored). A body
+/// without `Content-Type` is read as JSON, for minimal clients.
+pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), Problem> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if json {
+        return Ok(());
+    }
+    Err(Problem::unsupported_media_type(format!(
+        "the body must be JSON: send `Content-Type: application/json` (got `{}`)",
+        value.to_str().unwrap_or("<not text>")
+    )))
+}
+
 /// Reads a request body under the size limit.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Problem> {
     let bytes: Bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| Problem::too_large(limit))?;
+    // an empty body is refused here, once
     if bytes.is_empty() {
         return Err(Problem::bad_request(
             "the request body is empty; send a JSON object such as {\"token\": \"...\", \"issuer_profile_id\": \"...\"}",

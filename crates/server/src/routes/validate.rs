@@ -6,12 +6,16 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
+use jwtshield_core::policy::not_null;
 use jwtshield_core::{CompiledPolicy, Policy, Token};
 use jwtshield_jwks::unix_now;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
-use super::{json_no_store, parse_body, read_body, report_response};
+use axum::http::HeaderMap;
+
+use super::{json_no_store, parse_body, read_body, report_response, require_json};
 use crate::problem::{Problem, ProblemDetails};
 use crate::schema;
 use crate::state::AppState;
@@ -54,28 +58,47 @@ impl RequestPolicy {
     }
 }
 
-/// The body of `POST /v1/validate/jwt`: a token and either an inline policy or an
-/// issuer profile id. Unknown or repeated members are refused; `null` means absent.
-#[derive(Deserialize)]
+/// The body of `POST /v1/validate/jwt`: a token and either an inline `policy` or an
+/// `issuer_profile_id`, exactly one. Unknown or repeated members are refused, and so is
+/// `null` for any member: leave a member out instead.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+// RFC 7515 appendix A.3: a real ES256 token and its key; it gets an answer with
+// findings (expired in 2011, no `aud`), and nothing is fetched
+#[schema(examples(json!({
+    "token": "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q",
+    "policy": {
+        "issuer": "joe",
+        "audiences": ["https://api.example.com/"],
+        "allowed_algs": ["ES256"],
+        "jwks": {"keys": [{"kty": "EC", "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}
+    }
+})))]
 pub struct ValidateRequest<'a> {
-    /// The compact JWS (a `Bearer ` prefix or surrounding whitespace is a finding).
+    /// The compact JWS. Never stored or logged. Any string is accepted: a malformed
+    /// token (a `Bearer ` prefix, whitespace, an opaque token) gets findings, not a 400.
     #[serde(borrow)]
+    #[schema(value_type = String)]
     pub token: Cow<'a, str>,
     /// An inline Policy.
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "not_null")]
+    #[schema(value_type = jwtshield_core::Policy)]
     pub policy: Option<&'a RawValue>,
-    /// The id of a loaded issuer profile.
-    #[serde(default, borrow)]
+    /// The id of a loaded issuer profile (`GET /v1/issuer-profiles`).
+    #[serde(default, borrow, deserialize_with = "not_null")]
+    #[schema(value_type = String)]
     pub issuer_profile_id: Option<Cow<'a, str>>,
 }
 
 /// The body of `POST /v1/inspect/token`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InspectRequest<'a> {
-    /// The token to decode.
+    /// The token to decode. Any string is accepted.
     #[serde(borrow)]
+    #[schema(value_type = String)]
     pub token: Cow<'a, str>,
 }
 
@@ -126,16 +149,22 @@ fn request_policy(state: &AppState, req: &ValidateRequest<'_>) -> Result<Request
     path = "/v1/validate/jwt",
     operation_id = "validateJwt",
     tag = "validate",
-    request_body = schema::ValidateRequest,
+    request_body(content = ValidateRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The verdict for any token, however broken", body = schema::ValidationResult),
         (status = 400, description = "The request is wrong; `field` names the culprit", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "Unknown issuer profile", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the limit", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body over --max-body-bytes", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not JSON", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "Overloaded or timed out; retry", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
-pub async fn validate(State(state): State<AppState>, body: Body) -> Result<Response, Problem> {
+pub async fn validate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    require_json(&headers)?;
     let bytes = read_body(body, state.config().max_body_bytes).await?;
     let req: ValidateRequest<'_> = parse_body(&bytes)?;
     let policy = request_policy(&state, &req)?;
@@ -161,14 +190,21 @@ pub async fn validate(State(state): State<AppState>, body: Body) -> Result<Respo
     path = "/v1/inspect/token",
     operation_id = "inspectToken",
     tag = "validate",
-    request_body = schema::InspectRequest,
+    request_body(content = InspectRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Decoded parts, times and warnings; never says valid", body = schema::Inspection),
         (status = 400, description = "The request is wrong", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the limit", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body over --max-body-bytes", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded; retry after Retry-After", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
-pub async fn inspect(State(state): State<AppState>, body: Body) -> Result<Response, Problem> {
+pub async fn inspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    require_json(&headers)?;
     let bytes = read_body(body, state.config().max_body_bytes).await?;
     let req: InspectRequest<'_> = parse_body(&bytes)?;
     let token = Token::parse(&req.token, &state.config().limits);

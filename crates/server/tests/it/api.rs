@@ -80,15 +80,28 @@ async fn seed_option_2_issuer_profile() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_option_3_preset() {
     let svc = Service::start(config(None)).await;
+    // a policy with placeholders is not a policy: 400 naming what is missing, as the CLI
     let (status, _, body) = svc.get("/v1/presets/auth0").await;
-    assert_eq!(status, 200);
-    let template: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(template["allowed_algs"], json!(["RS256"]));
-    assert_eq!(template["clock_skew_seconds"], 60);
-    let (status, headers, body) = svc.get("/v1/presets/auth0?tenant=acme.auth0.com").await;
-    assert_eq!(status, 200);
-    assert_eq!(headers["x-jwtshield-missing-params"], "audience");
-    assert!(body.contains("{audience}"));
+    assert_eq!(status, 400, "{body}");
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["field"], "tenant");
+    assert_eq!(problem["extra"]["missing"], json!(["tenant", "audience"]));
+    assert_eq!(
+        problem["extra"]["template"]["allowed_algs"],
+        json!(["RS256"])
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("GET /v1/presets/auth0?tenant="),
+        "{problem}"
+    );
+    let (status, _, body) = svc.get("/v1/presets/auth0?tenant=acme.auth0.com").await;
+    assert_eq!(status, 400);
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["field"], "audience");
+    assert_eq!(problem["extra"]["missing"], json!(["audience"]));
     let (status, headers, body) = svc
         .get("/v1/presets/auth0?tenant=acme.auth0.com&audience=https://api.acme.com/")
         .await;

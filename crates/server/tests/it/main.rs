@@ -4,6 +4,7 @@
 mod api;
 mod authz;
 mod cache;
+mod exact;
 mod ops;
 mod resilience;
 mod support;

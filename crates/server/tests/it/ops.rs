@@ -109,8 +109,8 @@ const ROUTES: [(&str, &str); 11] = [
     ("get", "/metrics"),
 ];
 
-/// `/v1/authz` takes any method (gateways forward the original one); GET is documented.
-const AUTHZ_METHODS: [&str; 1] = ["get"];
+/// `/v1/authz` takes any method (gateways forward the original one), each documented.
+const AUTHZ_METHODS: [&str; 7] = ["get", "head", "post", "put", "patch", "delete", "options"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_is_3_1_and_covers_every_route_and_code() {

@@ -210,3 +210,10 @@ pub fn seed_policy(iss: &str) -> Value {
     json!({"issuer": iss, "audiences": ["https://api.acme.com/"], "allowed_algs": ["RS256"],
            "required_claims": ["sub", "scope"], "clock_skew_seconds": 60})
 }
+
+/// The PEM public key of a P-256 key (inline keys: nothing is fetched).
+pub fn es256_pem() -> String {
+    static PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PEM.get_or_init(|| jwtshield_testkit::Signer::ec("P-256", "e").pem())
+        .clone()
+}
