@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use jwtshield_testkit::{Signer, jwks};
 use serde_json::{Value, json};
 
-/// The indented code blocks of the quickstart section.
-fn quickstart_blocks() -> Vec<String> {
+/// The indented code blocks of the README section under `heading`.
+fn blocks_of(heading: &str) -> Vec<String> {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let section = readme
-        .split("## Quickstart")
+        .split(heading)
         .nth(1)
         .unwrap()
         .split("\n## ")
@@ -60,7 +60,7 @@ fn the_seed_curl_commands_work_as_written() {
     let claims = json!({"iss": tenant, "sub": "auth0|u1", "aud": "https://api.acme.com/", "scope": "read:messages", "iat": now, "exp": now + 600});
     let token = key.token(json!({}), claims);
 
-    let blocks = quickstart_blocks();
+    let blocks = blocks_of("## With your Auth0 tenant");
     let local = |s: &str| s.replace("https://acme.auth0.com/", &tenant);
     // block 0 starts the service: take its ISSUER_PROFILES_JSON
     let start = local(&blocks[0]);
@@ -95,7 +95,7 @@ fn the_seed_curl_commands_work_as_written() {
     }
     let curls: Vec<String> = blocks
         .iter()
-        .filter(|b| b.contains("curl -sSf"))
+        .filter(|b| b.contains("curl --fail-with-body"))
         .map(|b| local(b))
         .collect();
     assert_eq!(curls.len(), 3, "options 1, 2 and 3: {curls:?}");
@@ -106,17 +106,104 @@ fn the_seed_curl_commands_work_as_written() {
         assert_eq!(v["valid"], true, "option {}: {v}", i + 1);
         assert_eq!(v["checks"]["signature"], "pass");
     }
-    // option 3: both preset commands print policies
+    // option 3: the filled preset is a policy
     let (ok, out) = sh(&curls[2], &env);
     assert!(ok, "{out}");
-    let policies: Vec<Value> = serde_json::Deserializer::from_str(&out)
+    let policy: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(policy["allowed_algs"], json!(["RS256"]));
+    assert_eq!(policy["issuer"], "https://acme.auth0.com/");
+    assert_eq!(policy["audiences"], json!(["https://api.acme.com/"]));
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_demo_quickstart_works_as_written() {
+    // only the port changes, and target/release/jwtshield is this build's binary
+    let blocks = blocks_of("## Quickstart");
+    assert_eq!(blocks.len(), 3, "{blocks:?}");
+    assert_eq!(
+        blocks[0],
+        "cargo run --release --locked -p jwtshield -- serve --demo"
+    );
+    let port = crate::support::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("ISSUER_PROFILES_JSON")
+        .env_remove("JWTSHIELD_PROFILES_FILE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let env = [("JWTSHIELD_URL", url.as_str())];
+    let t0 = Instant::now();
+    while !sh("curl -sf \"$JWTSHIELD_URL/readyz\"", &env).0
+        && t0.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // the printed curl, run as printed
+    let mut printed = String::new();
+    {
+        use std::io::BufRead;
+        let stdout = server.stdout.take().unwrap();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if line.starts_with("More tokens") {
+                break;
+            }
+            printed.push_str(&line);
+            printed.push('\n');
+        }
+    }
+    let curl = printed
+        .split("\n\n")
+        .find(|b| b.starts_with("curl --fail-with-body"))
+        .expect("a curl command in the banner");
+    let (ok, out) = sh(curl, &[]);
+    assert!(ok, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+
+    let local = |s: &str| {
+        s.replace("http://127.0.0.1:8080", &url)
+            .replace("target/release/jwtshield", env!("CARGO_BIN_EXE_jwtshield"))
+    };
+    let (ok, out) = sh(&local(&blocks[1]), &[]);
+    assert!(ok, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(
+        v["checks"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|c| c == "pass"),
+        "{v}"
+    );
+    // the second block runs in the same shell as the first (JWTSHIELD_URL exported)
+    let (ok, out) = sh(&local(&format!("{}\n{}", blocks[1], blocks[2])), &[]);
+    assert!(ok, "{out}");
+    let answers: Vec<Value> = serde_json::Deserializer::from_str(&out)
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(policies.len(), 2);
-    assert_eq!(policies[0]["allowed_algs"], json!(["RS256"]));
-    assert_eq!(policies[1]["issuer"], "https://acme.auth0.com/");
-    assert_eq!(policies[1]["audiences"], json!(["https://api.acme.com/"]));
+    let v = &answers[1];
+    assert_eq!(v["valid"], false, "{v}");
+    assert_eq!(codes(v), ["AUDIENCE_MISMATCH", "TOKEN_EXPIRED"], "{v}");
+    let aud = &v["findings"][0]["evidence"];
+    assert_eq!(aud["expected"], json!(["https://api.example.com/"]));
+    assert_eq!(aud["actual"], "https://other-api.example.com/");
     let _ = server.kill();
     let _ = server.wait();
 }
