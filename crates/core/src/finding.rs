@@ -37,6 +37,9 @@ pub enum Check {
     IssuedAt,
     /// The token grants every scope in `required_scopes`.
     Scopes,
+    /// No revocation rule refuses the token (runs for verified tokens when the caller
+    /// keeps revocation rules: the service does).
+    Revocation,
 }
 
 impl Check {
@@ -53,7 +56,7 @@ impl Check {
     ];
 
     /// Every check, in report order.
-    pub const ALL: [Check; 13] = [
+    pub const ALL: [Check; 14] = [
         Check::Signature,
         Check::Algorithm,
         Check::Issuer,
@@ -67,6 +70,7 @@ impl Check {
         Check::MaxTtl,
         Check::IssuedAt,
         Check::Scopes,
+        Check::Revocation,
     ];
 
     /// The contract's id for this check.
@@ -85,6 +89,7 @@ impl Check {
             Check::MaxTtl => "max_ttl",
             Check::IssuedAt => "issued_at",
             Check::Scopes => "scopes",
+            Check::Revocation => "revocation",
         }
     }
 
@@ -289,6 +294,8 @@ codes! {
     TOKEN_TYPE_MISMATCH => (TokenType, Error);
     /// The token looks like an OpenID ID token (`nonce`, `at_hash`), sent where an access token belongs.
     ID_TOKEN_SUSPECTED => (TokenType, Warning);
+    /// A revocation rule refuses the token (its `jti`, or its `sub` or client signed out).
+    TOKEN_REVOKED => (Revocation, Error);
 }
 
 impl fmt::Display for Code {

@@ -48,6 +48,7 @@ pub mod policy;
 pub mod presets;
 pub mod profiles;
 pub mod report;
+pub mod revocation;
 pub mod sigcache;
 pub mod timefmt;
 pub mod token;

@@ -46,5 +46,6 @@ pub fn validate_with(
     checks::required_claims::run(&mut cx);
     checks::scopes::run(&mut cx);
     checks::id_token::run(&mut cx);
+    checks::revocation::run(&mut cx);
     cx.finish()
 }

@@ -26,6 +26,7 @@ pub mod key_freshness;
 pub mod max_ttl;
 pub mod not_before;
 pub mod required_claims;
+pub mod revocation;
 pub mod scopes;
 pub mod signature;
 pub mod time;
@@ -78,6 +79,8 @@ pub struct Extras<'a> {
     /// Remembers exact tokens whose signature verified, so a token presented again
     /// skips the signature math (every other check still runs).
     pub signature_cache: Option<&'a dyn SignatureCache>,
+    /// Revocation rules: with them the `revocation` check runs for verified tokens.
+    pub revocations: Option<&'a crate::revocation::RevocationSet>,
 }
 
 /// The registered claims the checks read (their JSON text), found in one pass over

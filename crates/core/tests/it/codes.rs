@@ -13,6 +13,7 @@ struct Row {
     token: String,
     policy: CompiledPolicy,
     keys: Option<KeySet>,
+    revocations: Option<jwtshield_core::revocation::RevocationSet>,
     valid: bool,
     check: &'static str,
     status: &'static str,
@@ -24,6 +25,7 @@ fn row(code: &'static str, token: String, check: &'static str, status: &'static 
         token,
         policy: policy(json!({})),
         keys: None,
+        revocations: None,
         valid: false,
         check,
         status,
@@ -466,6 +468,27 @@ fn rows() -> Vec<Row> {
             "token_type",
             "pass",
         )),
+        Row {
+            revocations: Some(jwtshield_core::revocation::RevocationSet::new(
+                [jwtshield_core::revocation::Rule {
+                    id: "r1".into(),
+                    issuer: ISS.into(),
+                    target: jwtshield_core::revocation::Target::Jti {
+                        jti: "leaked".into(),
+                    },
+                    reason: Some("stolen laptop".into()),
+                    created_at: NOW - 10,
+                    expires_at: NOW + 3600,
+                }],
+                NOW,
+            )),
+            ..row(
+                "TOKEN_REVOKED",
+                k.good(json!({"jti": "leaked"})),
+                "revocation",
+                "fail",
+            )
+        },
     ]
 }
 
@@ -477,9 +500,19 @@ fn every_code_has_a_row_and_every_row_holds() {
     assert_eq!(covered, all, "codes without a row (or rows without a code)");
     let mut failures = Vec::new();
     for r in &rows {
-        let report = match &r.keys {
-            Some(keys) => jwtshield_core::validate(&parse(&r.token), keys, &r.policy, NOW),
-            None => check(&r.token, &r.policy),
+        let report = match (&r.keys, &r.revocations) {
+            (Some(keys), _) => jwtshield_core::validate(&parse(&r.token), keys, &r.policy, NOW),
+            (None, Some(rules)) => jwtshield_core::validate_with(
+                &parse(&r.token),
+                r.policy.inline_keys().unwrap(),
+                &r.policy,
+                NOW,
+                jwtshield_core::Extras {
+                    signature_cache: None,
+                    revocations: Some(rules),
+                },
+            ),
+            (None, None) => check(&r.token, &r.policy),
         };
         let found = report.findings().iter().find(|f| f.code.as_str() == r.code);
         let problems = [

@@ -47,6 +47,7 @@ fn run(token: &str, keys: &KeySet, p: &CompiledPolicy, now: i64, cache: &MapCach
         now,
         Extras {
             signature_cache: Some(cache),
+            revocations: None,
         },
     )
 }
