@@ -36,7 +36,7 @@ start_service() {
   python3 -m http.server "$JWKS_PORT" --bind 127.0.0.1 --directory "$tmp" >/dev/null 2>&1 &
   pids+=($!)
   wait_for "http://127.0.0.1:$JWKS_PORT/.well-known/jwks.json"
-  taskset -c 0 target/release/jwtshield serve --listen "127.0.0.1:$SVC_PORT" \
+  JWTSHIELD_DATA_DIR="$tmp/data" taskset -c 0 target/release/jwtshield serve --listen "127.0.0.1:$SVC_PORT" \
     --profiles "$tmp/profiles.json" --jwks-allow-insecure 2>"$tmp/server.log" &
   pids+=($!)
   wait_for "http://127.0.0.1:$SVC_PORT/readyz"

@@ -46,6 +46,47 @@ enum Command {
     Serve(Box<jwtshield_server::ServeArgs>),
     /// Print a token from a running `jwtshield serve --demo` (for trying JWTShield).
     DemoToken(DemoTokenArgs),
+    /// Revoke tokens through a running service's admin API: one token (--jti), every
+    /// token of a subject (--sub) or client (--client-id) issued before now; or --list,
+    /// --delete ID. Prints the stored rule as JSON.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Args)]
+struct RevokeArgs {
+    /// The service (its admin listener when it has one).
+    #[arg(long, env = "JWTSHIELD_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The file holding the admin token (never on the command line, where `ps` shows it).
+    #[arg(long, env = "JWTSHIELD_ADMIN_TOKEN_FILE", value_name = "FILE")]
+    admin_token_file: PathBuf,
+    /// The issuer of the tokens (exact `iss`).
+    #[arg(long, required_unless_present_any = ["list", "delete"])]
+    issuer: Option<String>,
+    /// Revoke the token with this `jti`.
+    #[arg(long, group = "what")]
+    jti: Option<String>,
+    /// Revoke every token of this subject issued before now (or --issued-before).
+    #[arg(long, group = "what")]
+    sub: Option<String>,
+    /// Revoke every token of this client (azp / client_id) issued before now.
+    #[arg(long, group = "what")]
+    client_id: Option<String>,
+    /// Instead of now: tokens issued before this Unix time.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    issued_before: Option<i64>,
+    /// Why (kept with the rule, shown in findings).
+    #[arg(long)]
+    reason: Option<String>,
+    /// When the rule is dropped (Unix time); default from the issuer's profiles, else 24 h.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    expires_at: Option<i64>,
+    /// List the rules (with --issuer, --sub, --jti, --client-id as filters).
+    #[arg(long, group = "what")]
+    list: bool,
+    /// Delete the rule with this id.
+    #[arg(long, value_name = "ID", group = "what")]
+    delete: Option<String>,
 }
 
 #[derive(Args)]
@@ -154,6 +195,7 @@ fn main() -> ExitCode {
         Command::Presets(a) => list_presets(a),
         Command::Serve(a) => serve(*a),
         Command::DemoToken(a) => demo_token(a),
+        Command::Revoke(a) => revoke(a),
     };
     match result {
         Ok(code) => code,
@@ -317,26 +359,62 @@ fn serve(a: jwtshield_server::ServeArgs) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Asks a local `serve --demo` for a token over plain HTTP/1.1 (loopback only).
-fn demo_token(a: DemoTokenArgs) -> Result<ExitCode, Fatal> {
+/// One HTTP/1.1 exchange over plain TCP (the CLI talks to a local service): the status
+/// and the body.
+fn http_call(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<(u16, String), Fatal> {
     use std::io::{Read, Write};
-    let authority = a
-        .url
+    let authority = url
         .strip_prefix("http://")
-        .ok_or_else(|| {
-            Fatal(format!(
-                "--url must be http://HOST:PORT of `jwtshield serve --demo`, got {}",
-                a.url
-            ))
-        })?
+        .ok_or_else(|| Fatal(format!("--url must be http://HOST:PORT, got {url}")))?
         .trim_end_matches('/');
     let addr: std::net::SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(authority)
         .ok()
         .and_then(|mut it| it.next())
         .ok_or_else(|| Fatal(format!("cannot resolve {authority}")))?;
-    if !addr.ip().is_loopback() {
+    let unreachable = |e: std::io::Error| Fatal(format!("cannot reach {url}: {e}"));
+    let mut conn = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5))
+        .map_err(unreachable)?;
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    write!(conn, "{head}\r\n{body}").map_err(unreachable)?;
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).map_err(unreachable)?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Fatal(format!("{url} did not answer HTTP")))?;
+    Ok((status, payload.to_owned()))
+}
+
+/// Asks a local `serve --demo` for a token (loopback only).
+fn demo_token(a: DemoTokenArgs) -> Result<ExitCode, Fatal> {
+    let authority = a
+        .url
+        .strip_prefix("http://")
+        .unwrap_or(&a.url)
+        .trim_end_matches('/');
+    let loopback = std::net::ToSocketAddrs::to_socket_addrs(authority)
+        .ok()
+        .and_then(|mut it| it.next())
+        .is_some_and(|addr| addr.ip().is_loopback());
+    if a.url.starts_with("http://") && !loopback {
         return Err(Fatal(format!(
-            "the demo service listens on loopback only, not {addr}"
+            "the demo service listens on loopback only, not {authority}"
         )));
     }
     let mut body = serde_json::Map::new();
@@ -350,29 +428,17 @@ fn demo_token(a: DemoTokenArgs) -> Result<ExitCode, Fatal> {
         body.insert("scope".into(), scope.into());
     }
     let body = serde_json::Value::Object(body).to_string();
-    let unreachable = |e: std::io::Error| {
-        Fatal(format!(
-            "cannot reach {}: {e}; start it with `jwtshield serve --demo`",
-            a.url
-        ))
-    };
-    let mut conn = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5))
-        .map_err(unreachable)?;
-    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    write!(
-        conn,
-        "POST /v1/demo/token HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
+    let (status, payload) = http_call(
+        &a.url,
+        "POST",
+        "/v1/demo/token",
+        &[("content-type", "application/json")],
+        &body,
     )
-    .map_err(unreachable)?;
-    let mut raw = Vec::new();
-    conn.read_to_end(&mut raw).map_err(unreachable)?;
-    let raw = String::from_utf8_lossy(&raw);
-    let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head.split(' ').nth(1).unwrap_or("");
-    let answer: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
-    if status != "200" {
-        let why = answer["detail"].as_str().unwrap_or(payload);
+    .map_err(|Fatal(e)| Fatal(format!("{e}; start it with `jwtshield serve --demo`")))?;
+    let answer: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+    if status != 200 {
+        let why = answer["detail"].as_str().unwrap_or(&payload);
         return Err(Fatal(format!("{} answered {status}: {why}", a.url)));
     }
     if a.json {
@@ -381,6 +447,89 @@ fn demo_token(a: DemoTokenArgs) -> Result<ExitCode, Fatal> {
         println!("{}", answer["token"].as_str().unwrap_or_default());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `jwtshield revoke`: the admin API from the command line.
+fn revoke(a: RevokeArgs) -> Result<ExitCode, Fatal> {
+    let token = std::fs::read_to_string(&a.admin_token_file).map_err(|e| {
+        Fatal(format!(
+            "cannot read the admin token file {}: {e}",
+            a.admin_token_file.display()
+        ))
+    })?;
+    let auth = format!("Bearer {}", token.trim());
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let (status, payload) = if a.list {
+        let mut q = Vec::new();
+        for (k, v) in [
+            ("issuer", &a.issuer),
+            ("sub", &a.sub),
+            ("jti", &a.jti),
+            ("client_id", &a.client_id),
+        ] {
+            if let Some(v) = v {
+                q.push(format!("{k}={}", encode_query(v)));
+            }
+        }
+        let path = format!("/v1/revocations?{}", q.join("&"));
+        http_call(&a.url, "GET", &path, &headers, "")?
+    } else if let Some(id) = &a.delete {
+        http_call(
+            &a.url,
+            "DELETE",
+            &format!("/v1/revocations/{}", encode_query(id)),
+            &headers,
+            "",
+        )?
+    } else {
+        let mut rule = serde_json::Map::new();
+        rule.insert("issuer".into(), a.issuer.clone().unwrap_or_default().into());
+        for (k, v) in [
+            ("jti", &a.jti),
+            ("sub", &a.sub),
+            ("client_id", &a.client_id),
+            ("reason", &a.reason),
+        ] {
+            if let Some(v) = v {
+                rule.insert(k.into(), v.clone().into());
+            }
+        }
+        for (k, v) in [
+            ("issued_before", a.issued_before),
+            ("expires_at", a.expires_at),
+        ] {
+            if let Some(v) = v {
+                rule.insert(k.into(), v.into());
+            }
+        }
+        let body = serde_json::Value::Object(rule).to_string();
+        http_call(&a.url, "POST", "/v1/revocations", &headers, &body)?
+    };
+    if !(200..300).contains(&status) {
+        let answer: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+        let why = answer["detail"].as_str().unwrap_or(&payload);
+        return Err(Fatal(format!("{} answered {status}: {why}", a.url)));
+    }
+    if !payload.is_empty() {
+        let v: serde_json::Value = serde_json::from_str(&payload)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Percent-encodes a query value.
+fn encode_query(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn decode(a: DecodeArgs) -> Result<ExitCode, Fatal> {

@@ -51,6 +51,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use jwtshield_core::revocation::RevocationSet;
 use jwtshield_core::{CompiledPolicy, Extras, Freshness, KeySet, KeySummary, RejectedKey, Token};
 use serde::Serialize;
 
@@ -246,6 +247,7 @@ pub(crate) struct Inner {
     discovery: RwLock<HashMap<String, Arc<Discovery>>>,
     verified: Option<VerifiedCache>,
     lookups: [AtomicU64; 3],
+    revocations: arc_swap::ArcSwapOption<RevocationSet>,
 }
 
 impl Inner {
@@ -292,6 +294,7 @@ impl KeySets {
                 discovery: RwLock::new(HashMap::new()),
                 verified,
                 lookups: Default::default(),
+                revocations: arc_swap::ArcSwapOption::empty(),
             }),
         })
     }
@@ -307,6 +310,8 @@ impl KeySets {
     }
 
     /// What a validation with these key sets may consult: the verified-signature cache.
+    /// Add the revocation rules with [`KeySets::revocations`]:
+    /// `extras.revocations = rules.as_deref()`.
     pub fn extras(&self) -> Extras<'_> {
         Extras {
             signature_cache: self
@@ -314,7 +319,19 @@ impl KeySets {
                 .verified
                 .as_ref()
                 .map(|c| c as &dyn jwtshield_core::SignatureCache),
+            revocations: None,
         }
+    }
+
+    /// The revocation rules in force, when the process keeps any (the service does;
+    /// the CLI does not). Lock-free; swapped whole by [`KeySets::set_revocations`].
+    pub fn revocations(&self) -> Option<Arc<RevocationSet>> {
+        self.inner.revocations.load_full()
+    }
+
+    /// Replaces the revocation rules every validation consults from now on.
+    pub fn set_revocations(&self, rules: Arc<RevocationSet>) {
+        self.inner.revocations.store(Some(rules));
     }
 
     /// Key lookups so far, by how they were answered.

@@ -97,6 +97,66 @@ pub struct ServeArgs {
     /// mint tokens. Loopback addresses only; never in production.
     #[arg(long, env = "JWTSHIELD_DEMO", value_parser = clap::builder::FalseyValueParser::new())]
     pub demo: bool,
+    /// The embedded persistent store (revocation rules). Default
+    /// $XDG_STATE_HOME/jwtshield, else ~/.local/state/jwtshield. Not used with --state-url.
+    #[arg(long, env = "JWTSHIELD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Fleet mode: keep shared state (revocation rules) in Redis, redis://HOST:PORT or
+    /// rediss:// for TLS. Every instance with the same URL enforces the same rules.
+    #[arg(long, env = "JWTSHIELD_STATE_URL", value_name = "URL")]
+    pub state_url: Option<String>,
+    /// PEM CA certificates that sign the Redis server's certificate (rediss://, private CA).
+    #[arg(long, env = "JWTSHIELD_STATE_CA_FILE", value_name = "FILE")]
+    pub state_ca_file: Option<PathBuf>,
+    /// How often every rule is reloaded from the store (heals missed change notices), in
+    /// milliseconds. Default 5000.
+    #[arg(long, env = "JWTSHIELD_STATE_RESYNC_MS", value_name = "MS")]
+    pub state_resync_ms: Option<u64>,
+    /// A file holding the admin token: opens the admin API (revocations) to
+    /// `Authorization: Bearer <token>`. At least 32 characters.
+    #[arg(long, env = "JWTSHIELD_ADMIN_TOKEN_FILE", value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// An issuer profile whose tokens with the `jwtshield:admin` scope may use the admin API.
+    #[arg(long, env = "JWTSHIELD_ADMIN_PROFILE", value_name = "ID")]
+    pub admin_profile: Option<String>,
+    /// Serve the admin API on this address only (not on --listen).
+    #[arg(long, env = "JWTSHIELD_ADMIN_LISTEN", value_name = "ADDR")]
+    pub admin_listen: Option<String>,
+}
+
+/// Who may use the admin API, and where.
+#[derive(Clone, Debug, Default)]
+pub struct AdminConfig {
+    /// The static admin token.
+    pub token: Option<jwtshield_core::Secret>,
+    /// The issuer profile for admin JWTs.
+    pub profile: Option<String>,
+    /// A separate listener for the admin API.
+    pub listen: Option<SocketAddr>,
+}
+
+impl AdminConfig {
+    /// Whether the admin API is open at all.
+    pub fn enabled(&self) -> bool {
+        self.token.is_some() || self.profile.is_some()
+    }
+}
+
+/// The default data directory: $XDG_STATE_HOME/jwtshield, else ~/.local/state/jwtshield,
+/// else ./jwtshield-data.
+pub fn default_data_dir() -> PathBuf {
+    let from = |var: &str| {
+        std::env::var_os(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(state) = from("XDG_STATE_HOME") {
+        return state.join("jwtshield");
+    }
+    if let Some(home) = from("HOME") {
+        return home.join(".local/state/jwtshield");
+    }
+    PathBuf::from("jwtshield-data")
 }
 
 /// The TOML file. Unknown keys are refused.
@@ -187,6 +247,12 @@ pub struct ServerConfig {
     pub log_format: LogFormat,
     /// `--demo`: the demo issuer and its profile.
     pub demo: bool,
+    /// Where revocation rules are kept.
+    pub store: crate::revocations::StoreConfig,
+    /// How often the rules are reloaded from the store.
+    pub state_resync: Duration,
+    /// The admin API.
+    pub admin: AdminConfig,
 }
 
 impl Default for ServerConfig {
@@ -204,6 +270,9 @@ impl Default for ServerConfig {
             jwks: jwtshield_jwks::Config::default(),
             log_format: LogFormat::Text,
             demo: false,
+            store: crate::revocations::StoreConfig::Memory,
+            state_resync: Duration::from_secs(5),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -383,6 +452,63 @@ impl ServerConfig {
                 .or(file.limits.max_token_bytes)
                 .unwrap_or(d.limits.max_token_bytes),
         )?;
+        let store = match (&args.state_url, &args.data_dir) {
+            (Some(url), _) => {
+                if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                    return Err(ConfigError(
+                        "state_url: must be redis://HOST:PORT or rediss://HOST:PORT".into(),
+                    ));
+                }
+                crate::revocations::StoreConfig::Redis {
+                    url: url.clone(),
+                    ca_file: args.state_ca_file.clone(),
+                }
+            }
+            (None, Some(dir)) => crate::revocations::StoreConfig::Embedded(dir.clone()),
+            (None, None) => crate::revocations::StoreConfig::Embedded(default_data_dir()),
+        };
+        let state_resync = millis(
+            "state_resync_ms",
+            args.state_resync_ms,
+            None,
+            d.state_resync,
+        )?;
+        let admin = AdminConfig {
+            token: match &args.admin_token_file {
+                None => None,
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).map_err(|e| {
+                        ConfigError(format!(
+                            "admin_token_file: cannot read {}: {e}",
+                            path.display()
+                        ))
+                    })?;
+                    let token = text.trim();
+                    if token.chars().count() < 32 {
+                        return Err(ConfigError(format!(
+                            "admin_token_file: the token in {} is shorter than 32 characters; use e.g. `openssl rand -hex 32`",
+                            path.display()
+                        )));
+                    }
+                    Some(jwtshield_core::Secret::new(token))
+                }
+            },
+            profile: args.admin_profile.clone(),
+            listen: match &args.admin_listen {
+                None => None,
+                Some(a) => Some(a.parse().map_err(|e| {
+                    ConfigError(format!(
+                        "admin_listen: \"{a}\" is not an address like 127.0.0.1:9090 ({e})"
+                    ))
+                })?),
+            },
+        };
+        if admin.listen.is_some() && !admin.enabled() {
+            return Err(ConfigError(
+                "admin_listen: the admin API is closed; give --admin-token-file or --admin-profile to open it"
+                    .into(),
+            ));
+        }
         if args.demo && !listen.ip().is_loopback() {
             return Err(ConfigError(format!(
                 "--demo: the demo issuer mints tokens for anyone who asks, so it listens on loopback only, not {listen}"
@@ -453,6 +579,9 @@ impl ServerConfig {
             jwks,
             log_format,
             demo: args.demo,
+            store,
+            state_resync,
+            admin,
         })
     }
 

@@ -11,7 +11,9 @@
 pub mod admission;
 pub mod config;
 pub mod demo;
+pub mod fleet;
 pub mod problem;
+pub mod revocations;
 pub mod routes;
 pub mod schema;
 pub mod serve;
@@ -45,7 +47,8 @@ pub use crate::state::AppState;
         (name = "presets", description = "Starter policies per identity provider"),
         (name = "profiles", description = "Issuer profiles loaded from configuration"),
         (name = "operations", description = "Health, status, metrics"),
-        (name = "demo", description = "With `serve --demo` only: a local demo issuer")
+        (name = "demo", description = "With `serve --demo` only: a local demo issuer"),
+        (name = "admin", description = "Revocation rules; only when an admin credential is configured, then it is required")
     )
 )]
 struct ApiDoc;
@@ -65,11 +68,22 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::health::status))
         .routes(routes!(routes::health::status_page))
         .routes(routes!(routes::metrics::metrics));
-    let (router, mut api) = match state.demo() {
+    let router = match state.demo() {
         Some(_) => router.routes(routes!(demo::token)),
         None => router,
+    };
+    // the admin API: closed unless configured; on --admin-listen only when that is given
+    let admin_here = state.config().admin.enabled() && state.config().admin.listen.is_none();
+    let router = match admin_here {
+        true => router
+            .routes(routes!(routes::revocations::add, routes::revocations::list))
+            .routes(routes!(routes::revocations::delete)),
+        false => router,
+    };
+    let (router, mut api) = router.split_for_parts();
+    if admin_here {
+        admin_security(&mut api);
     }
-    .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     exactly_one_policy_source(&mut api);
     unique_authz_operation_ids(&mut api);
@@ -141,6 +155,41 @@ fn unique_authz_operation_ids(api: &mut utoipa::openapi::OpenApi) {
             op.operation_id = Some(format!("authz{suffix}"));
         }
     }
+}
+
+/// The bearer scheme of the admin operations.
+fn admin_security(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "admin",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "The admin token (--admin-token-file), or a JWT of the admin profile with the jwtshield:admin scope",
+                ))
+                .build(),
+        ),
+    );
+}
+
+/// The admin API alone, for `--admin-listen`: the revocation routes and `/healthz`.
+pub fn admin_app(state: AppState) -> Router {
+    let (router, _) = OpenApiRouter::new()
+        .routes(routes!(routes::revocations::add, routes::revocations::list))
+        .routes(routes!(routes::revocations::delete))
+        .routes(routes!(routes::health::healthz))
+        .split_for_parts();
+    router
+        .with_state(state)
+        .fallback(|| async {
+            Problem::not_found(
+                "not-found",
+                "the admin listener serves /v1/revocations only",
+            )
+        })
+        .layer(axum::middleware::from_fn(telemetry::track))
 }
 
 /// The router (see [`app_with_api`]).
@@ -244,6 +293,22 @@ pub async fn run(config: ServerConfig) -> Result<(), config::ConfigError> {
     let _refresher = state.keysets().spawn_refresher();
     let _upkeep = telemetry::spawn_upkeep(state.metrics().clone());
     let _reloader = spawn_reloader(state.clone());
+    let _revocation_sync = state.revocations().spawn_sync(state.config().state_resync);
+    let _admin = match state.config().admin.listen {
+        Some(addr) => {
+            let admin = serve::bind(addr, limits.backlog).map_err(|e| {
+                config::ConfigError(format!("admin_listen: cannot bind {addr}: {e}"))
+            })?;
+            tracing::info!(address = %addr, "admin API listening");
+            Some(tokio::spawn(serve::serve(
+                admin,
+                admin_app(state.clone()),
+                limits.clone(),
+                shutdown_signal(),
+            )))
+        }
+        None => None,
+    };
     let listener = serve::bind(listen, limits.backlog)
         .map_err(|e| config::ConfigError(format!("listen: cannot bind {listen}: {e}")))?;
     tracing::info!(address = %listen, profiles = profiles.len(), max_connections = limits.max_connections, version = env!("CARGO_PKG_VERSION"), "jwtshield listening");

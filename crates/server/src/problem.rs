@@ -34,7 +34,8 @@ pub struct ProblemDetails {
 }
 
 impl Problem {
-    fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Problem {
+    /// A problem with this status, `type` slug, title and detail.
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Problem {
         Problem(Box::new(ProblemDetails {
             kind: format!("urn:jwtshield:problem:{slug}"),
             title: title.to_owned(),

@@ -221,6 +221,9 @@ pub struct Status {
     /// The verified-signature cache: size and hit counts.
     #[schema(value_type = Object)]
     pub verified_cache: Value,
+    /// The revocation store (as in `/readyz`).
+    #[schema(value_type = Object)]
+    pub revocations: Value,
 }
 
 /// Where one issuer profile's keys come from, and whether it can verify a token now.
@@ -247,4 +250,9 @@ pub struct Readiness {
     pub ready: bool,
     /// The profiles without a usable key, with the reason.
     pub not_ready: Vec<ProfileKeys>,
+    /// The revocation store: `store`, live `rules`, `healthy`, `last_sync`,
+    /// `stale_seconds`, `last_error`. An unreachable Redis does not make the service
+    /// unready (the last known rules stay enforced); it shows here.
+    #[schema(value_type = Object)]
+    pub revocations: Value,
 }

@@ -27,6 +27,7 @@ struct Inner {
     started_at: SystemTime,
     metrics: PrometheusHandle,
     demo: Option<crate::demo::Demo>,
+    revocations: Arc<crate::revocations::Revocations>,
 }
 
 /// Reads and merges the profiles file and `ISSUER_PROFILES_JSON`; a profile id in
@@ -74,6 +75,11 @@ fn add_demo(profiles: &mut Profiles, demo: Option<&crate::demo::Demo>) -> Result
 }
 
 impl AppState {
+    /// The revocation rules and their store.
+    pub fn revocations(&self) -> &Arc<crate::revocations::Revocations> {
+        &self.inner.revocations
+    }
+
     /// The demo issuer, with `--demo`.
     pub fn demo(&self) -> Option<&crate::demo::Demo> {
         self.inner.demo.as_ref()
@@ -91,6 +97,14 @@ impl AppState {
         )?;
         add_demo(&mut profiles, demo.as_ref())?;
         let keysets = KeySets::new(config.jwks.clone()).map_err(ConfigError)?;
+        let revocations = crate::revocations::Revocations::open(&config.store, keysets.clone())?;
+        if let Some(id) = &config.admin.profile
+            && !profiles.contains_key(id)
+        {
+            return Err(ConfigError(format!(
+                "admin_profile: no issuer profile \"{id}\" is loaded"
+            )));
+        }
         let admission =
             crate::admission::Admission::new(config.max_concurrent_requests, config.max_queue);
         Ok(AppState {
@@ -103,6 +117,7 @@ impl AppState {
                 started_at: SystemTime::now(),
                 metrics,
                 demo,
+                revocations,
             }),
         })
     }

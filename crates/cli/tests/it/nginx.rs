@@ -81,6 +81,7 @@ fn nginx_auth_request_in_front_of_an_upstream() {
     let jp = free_port();
     let profiles = json!({"api": {"issuer": iss, "audiences": ["https://api.acme.com/"], "allowed_algs": ["ES256"], "required_claims": ["sub"]}}).to_string();
     let shield = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
+        .env("JWTSHIELD_DATA_DIR", crate::support::data_dir())
         .args([
             "serve",
             "--listen",

@@ -71,6 +71,7 @@ fn the_seed_curl_commands_work_as_written() {
         .to_owned();
     let port = crate::support::free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
+        .env("JWTSHIELD_DATA_DIR", crate::support::data_dir())
         .args([
             "serve",
             "--listen",
@@ -138,6 +139,7 @@ fn the_demo_quickstart_works_as_written() {
     let port = crate::support::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut server = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
+        .env("JWTSHIELD_DATA_DIR", crate::support::data_dir())
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
         .env_remove("ISSUER_PROFILES_JSON")
         .env_remove("JWTSHIELD_PROFILES_FILE")

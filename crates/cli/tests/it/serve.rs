@@ -10,6 +10,7 @@ use crate::support::free_port;
 
 fn serve(args: &[&str], env: &[(&str, &str)]) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jwtshield"));
+    cmd.env("JWTSHIELD_DATA_DIR", crate::support::data_dir());
     cmd.arg("serve")
         .args(args)
         .env_remove("ISSUER_PROFILES_JSON")

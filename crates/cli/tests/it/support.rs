@@ -41,3 +41,14 @@ pub fn idp(jwks: Value) -> String {
     );
     format!("http://{}/", spawn_http(router))
 }
+
+/// A fresh data directory for one `jwtshield serve` (its embedded store is locked by
+/// the process, so instances never share the default one). Left under target/ for
+/// inspection; `cargo clean` removes it.
+pub fn data_dir() -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("data-{}-{n}", std::process::id()));
+    dir.to_string_lossy().into_owned()
+}

@@ -42,7 +42,16 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let mut res = (status, Json(schema::Readiness { ready, not_ready })).into_response();
+    let revocations = state.revocations().status();
+    let mut res = (
+        status,
+        Json(schema::Readiness {
+            ready,
+            not_ready,
+            revocations,
+        }),
+    )
+        .into_response();
     res.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
@@ -68,6 +77,7 @@ fn status_value(state: &AppState) -> Value {
         "profile_keys": profile_keys,
         "discovery": state.keysets().discovery_status(),
         "verified_cache": verified_cache(state),
+        "revocations": state.revocations().status(),
     })
 }
 
@@ -203,9 +213,25 @@ pub async fn status_page(State(state): State<AppState>) -> Response {
             state,
         );
     }
+    let r = &v["revocations"];
+    let state = match (r["healthy"].as_bool(), r["last_error"].as_str()) {
+        (Some(true), _) => "<span class=ok>in sync</span>".to_owned(),
+        (_, e) => format!(
+            "<span class=bad>store unreachable, enforcing the last known rules: {}</span>",
+            esc(e.unwrap_or("unknown"))
+        ),
+    };
     let _ = write!(
         h,
-        "</table><p><a href=\"/v1/status\">JSON</a> · <a href=\"/metrics\">metrics</a> · <a href=\"/docs/\">API docs</a></p></body></html>"
+        "</table><h2>Revocations</h2><p>store <code>{}</code> · {} live rules · last sync {} s ago · {}</p>",
+        esc(r["store"].as_str().unwrap_or("")),
+        r["rules"],
+        r["stale_seconds"],
+        state,
+    );
+    let _ = write!(
+        h,
+        "<p><a href=\"/v1/status\">JSON</a> · <a href=\"/metrics\">metrics</a> · <a href=\"/docs/\">API docs</a></p></body></html>"
     );
     (StatusCode::OK, Html(h)).into_response()
 }

@@ -5,6 +5,7 @@ pub mod health;
 pub mod metrics;
 pub mod presets;
 pub mod profiles;
+pub mod revocations;
 pub mod validate;
 
 use axum::body::{Body, Bytes};

@@ -172,8 +172,10 @@ pub async fn validate(
     let start = Instant::now();
     let keysets = state.keysets();
     let keys = keysets.keys_for_token(policy.get(), &token).await;
-    let report =
-        jwtshield_core::validate_with(&token, &keys, policy.get(), unix_now(), keysets.extras());
+    let revocations = keysets.revocations();
+    let mut extras = keysets.extras();
+    extras.revocations = revocations.as_deref();
+    let report = jwtshield_core::validate_with(&token, &keys, policy.get(), unix_now(), extras);
     telemetry::record_validation(
         telemetry::Endpoint::Validate,
         &report,

@@ -7,4 +7,5 @@ mod cache;
 mod exact;
 mod ops;
 mod resilience;
+mod revocation;
 mod support;

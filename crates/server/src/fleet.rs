@@ -1,0 +1,194 @@
+//! Fleet mode: state shared by every instance through Redis (`--state-url`). One
+//! auto-reconnecting connection for commands (every call bounded by a short timeout, so
+//! an unreachable Redis fails a write fast instead of holding it), and one subscriber
+//! connection that follows change notices and reconnects on its own.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use jwtshield_core::revocation::Rule;
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// How long one Redis call may take before it counts as a failure.
+const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A Redis the instance shares state through.
+#[derive(Clone)]
+pub struct Redis {
+    client: redis::Client,
+    conn: Arc<tokio::sync::Mutex<Option<ConnectionManager>>>,
+    healthy: Arc<AtomicBool>,
+}
+
+/// The text of an error, without the URL (it may hold a password).
+fn text(e: &redis::RedisError) -> String {
+    let s = e.to_string();
+    match s.find("redis://").or_else(|| s.find("rediss://")) {
+        Some(i) => format!("{}<url>", &s[..i]),
+        None => s,
+    }
+}
+
+impl Redis {
+    /// A client for `url` (`redis://` or `rediss://`); nothing is connected yet. For
+    /// `rediss://` the server certificate is verified against the system roots, or
+    /// against `ca_file` (PEM) for a private CA.
+    pub fn connect(url: &str, ca_file: Option<&Path>) -> Result<Redis, String> {
+        let client = match ca_file {
+            None => redis::Client::open(url),
+            Some(path) => {
+                if !url.starts_with("rediss://") {
+                    return Err("a CA file applies to rediss:// URLs only".into());
+                }
+                let root_cert = std::fs::read(path)
+                    .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
+                redis::Client::build_with_tls(
+                    url,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(root_cert),
+                    },
+                )
+            }
+        }
+        .map_err(|e| format!("not a usable Redis URL: {}", text(&e)))?;
+        Ok(Redis {
+            client,
+            conn: Arc::new(tokio::sync::Mutex::new(None)),
+            healthy: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Whether the last call succeeded.
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    async fn conn(&self) -> Result<ConnectionManager, String> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let cfg = ConnectionManagerConfig::new()
+            .set_connection_timeout(CALL_TIMEOUT)
+            .set_response_timeout(CALL_TIMEOUT)
+            .set_number_of_retries(1);
+        let c = tokio::time::timeout(
+            CALL_TIMEOUT * 2,
+            ConnectionManager::new_with_config(self.client.clone(), cfg),
+        )
+        .await
+        .map_err(|_| "connecting timed out".to_owned())?
+        .map_err(|e| text(&e))?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Runs one call with the timeout, noting health.
+    async fn call<T, F>(&self, f: impl FnOnce(ConnectionManager) -> F) -> Result<T, String>
+    where
+        F: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let result = async {
+            let conn = self.conn().await?;
+            tokio::time::timeout(CALL_TIMEOUT, f(conn))
+                .await
+                .map_err(|_| "Redis did not answer in time".to_owned())?
+                .map_err(|e| text(&e))
+        }
+        .await;
+        self.healthy.store(result.is_ok(), Ordering::Relaxed);
+        if result.is_err() {
+            // start from a fresh connection next time
+            *self.conn.lock().await = None;
+        }
+        result
+    }
+
+    /// Every rule in the hash.
+    pub async fn load(&self, hash: &str) -> Result<Vec<Rule>, String> {
+        let all: Vec<(String, Vec<u8>)> = self
+            .call(|mut c| async move { c.hgetall(hash).await })
+            .await?;
+        Ok(all
+            .into_iter()
+            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+            .collect())
+    }
+
+    /// One rule, or `None` when it is gone.
+    pub async fn get(&self, hash: &str, id: &str) -> Result<Option<Vec<u8>>, String> {
+        self.call(|mut c| async move { c.hget(hash, id).await })
+            .await
+    }
+
+    /// Stores a rule, then tells the other instances. Answers once Redis has it.
+    pub async fn put(
+        &self,
+        hash: &str,
+        channel: &str,
+        id: &str,
+        bytes: &[u8],
+    ) -> Result<(), String> {
+        self.call(|mut c| async move { c.hset::<_, _, _, ()>(hash, id, bytes).await })
+            .await?;
+        // a lost notice is healed by the periodic resync
+        let _ = self
+            .call(|mut c| async move { c.publish::<_, _, ()>(channel, id).await })
+            .await;
+        Ok(())
+    }
+
+    /// Deletes a rule, then tells the other instances; whether it existed.
+    pub async fn delete(&self, hash: &str, channel: &str, id: &str) -> Result<bool, String> {
+        let n: u64 = self
+            .call(|mut c| async move { c.hdel(hash, id).await })
+            .await?;
+        let _ = self
+            .call(|mut c| async move { c.publish::<_, _, ()>(channel, id).await })
+            .await;
+        Ok(n > 0)
+    }
+
+    /// Change notices on `channel`: a rule id per change, and an empty string after every
+    /// (re)subscription, meaning "reload everything" (notices may have been missed).
+    pub fn subscribe(&self, channel: &str) -> tokio::sync::mpsc::Receiver<String> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let client = self.client.clone();
+        let channel = channel.to_owned();
+        tokio::spawn(async move {
+            loop {
+                if tx.is_closed() {
+                    return;
+                }
+                let subscribed = async {
+                    let mut ps = tokio::time::timeout(CALL_TIMEOUT * 2, client.get_async_pubsub())
+                        .await
+                        .ok()?
+                        .ok()?;
+                    ps.subscribe(&channel).await.ok()?;
+                    Some(ps)
+                }
+                .await;
+                if let Some(mut ps) = subscribed {
+                    if tx.send(String::new()).await.is_err() {
+                        return;
+                    }
+                    let mut messages = ps.on_message();
+                    while let Some(m) = messages.next().await {
+                        let id: String = m.get_payload().unwrap_or_default();
+                        if !id.is_empty() && tx.send(id).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+        rx
+    }
+}
