@@ -47,6 +47,7 @@ pub mod openapi;
 pub mod policy;
 pub mod presets;
 pub mod profiles;
+pub mod ratelimit;
 pub mod report;
 pub mod revocation;
 pub mod sigcache;

@@ -289,6 +289,15 @@ pub struct Policy {
     )]
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::audience_claim))]
     pub audience_claim: Option<String>,
+    /// Gateway mode (`/v1/authz`, the tower middleware): a per-caller rate limit for
+    /// verified tokens; past it, 429 with `Retry-After`. Defaults to none.
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ratelimit::RateLimit))]
+    pub rate_limit: Option<crate::ratelimit::RateLimit>,
 }
 
 /// A policy field that is wrong, and why.
@@ -381,6 +390,7 @@ impl Policy {
             public_key: None,
             secret: None,
             audience_claim: None,
+            rate_limit: None,
         }
     }
 
@@ -399,6 +409,10 @@ impl Policy {
         self.check_audiences()?;
         self.check_limits()?;
         self.check_names()?;
+        if let Some(rl) = &self.rate_limit {
+            rl.check()
+                .map_err(|(field, m)| PolicyError::new(format!("rate_limit.{field}"), m))?;
+        }
         let typ = match &self.token_type {
             Some(t) if t.trim().is_empty() => {
                 return Err(PolicyError::new("token_type", "must not be empty"));

@@ -35,6 +35,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jwtshield_core::gateway::{self, Decision};
+use jwtshield_core::ratelimit::{RateLimit, Verdict};
 use jwtshield_core::{CompiledPolicy, Limits, Policy, PolicyError, Report, Token, Verified};
 use jwtshield_jwks::KeySets;
 use serde_json::Value;
@@ -146,6 +147,67 @@ struct Inner {
     keysets: KeySets,
     realm: String,
     limits: Limits,
+    /// The policy's `rate_limit`, per caller (this process only): GCRA state by caller.
+    rates: std::sync::Mutex<std::collections::HashMap<String, f64>>,
+}
+
+/// The caller a `rate_limit` counts: the claim named by `key` (its text; a missing claim
+/// is one shared caller, so leaving it out gains nothing), or for `ip` the client
+/// address a gateway forwarded (`X-Forwarded-For`, first entry, else `X-Real-IP`).
+pub fn caller_key(limit: &RateLimit, verified: &Verified, headers: &HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    };
+    if limit.key == "ip" {
+        return header("x-forwarded-for")
+            .and_then(|v| v.split(',').next())
+            .or_else(|| header("x-real-ip"))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| "<no client address>".into());
+    }
+    match verified.claims().get(&limit.key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => format!("<no {}>", limit.key),
+    }
+}
+
+/// `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix time, as
+/// Auth0's APIs send it), and `Retry-After` when refused.
+pub fn rate_limit_headers(res: &mut Response, v: &Verdict) {
+    let reset = (jwtshield_jwks::unix_now() as f64 + v.reset).ceil() as i64;
+    let h = res.headers_mut();
+    for (name, value) in [
+        ("x-ratelimit-limit", v.limit.to_string()),
+        ("x-ratelimit-remaining", v.remaining.to_string()),
+        ("x-ratelimit-reset", reset.to_string()),
+    ] {
+        if let Ok(val) = HeaderValue::from_str(&value) {
+            h.insert(axum::http::HeaderName::from_static(name), val);
+        }
+    }
+    if !v.allowed {
+        let secs = v.retry_after.ceil().max(1.0) as u64;
+        if let Ok(val) = HeaderValue::from_str(&secs.to_string()) {
+            h.insert(header::RETRY_AFTER, val);
+        }
+    }
+}
+
+/// The 429 answer past a rate limit (headers from [`rate_limit_headers`]).
+pub fn rate_limited_response(v: &Verdict, description: String) -> Response {
+    let mut res = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(serde_json::json!({"error": "rate_limited", "error_description": description})),
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    rate_limit_headers(&mut res, v);
+    res
 }
 
 /// Bearer-token protection for a service. Cheap to clone.
@@ -175,6 +237,7 @@ impl JwtAuth {
                 keysets,
                 realm: "jwtshield".to_owned(),
                 limits: Limits::default(),
+                rates: Default::default(),
             }),
         }
     }
@@ -186,6 +249,7 @@ impl JwtAuth {
             keysets: a.keysets.clone(),
             realm: a.realm.clone(),
             limits: a.limits,
+            rates: Default::default(),
         });
         JwtAuth {
             inner: Arc::new(Inner {
@@ -264,8 +328,43 @@ where
             let a = &auth.inner;
             let outcome = authorize(req.headers(), &a.policy, &a.keysets, &[], &a.limits).await;
             if let Some(verified) = outcome.verified {
+                let Some(limit) = &a.policy.policy().rate_limit else {
+                    req.extensions_mut().insert(verified);
+                    return inner.call(req).await;
+                };
+                let caller = caller_key(limit, &verified, req.headers());
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs_f64())
+                    .unwrap_or(0.0);
+                let verdict = {
+                    let mut rates = a
+                        .rates
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if rates.len() > 100_000 {
+                        rates.retain(|_, tat| *tat > now);
+                    }
+                    let tat = rates.get(&caller).copied().unwrap_or(0.0);
+                    let (v, new_tat) = jwtshield_core::ratelimit::take(tat, now, 1, limit);
+                    if v.allowed {
+                        rates.insert(caller, new_tat);
+                    }
+                    v
+                };
+                if !verdict.allowed {
+                    return Ok(rate_limited_response(
+                        &verdict,
+                        format!(
+                            "rate limit exceeded: {} per second per {}",
+                            limit.per_second, limit.key
+                        ),
+                    ));
+                }
                 req.extensions_mut().insert(verified);
-                return inner.call(req).await;
+                let mut res = inner.call(req).await?;
+                rate_limit_headers(&mut res, &verdict);
+                return Ok(res);
             }
             if let Some((_, r)) = &outcome.checked {
                 tracing::info!(

@@ -219,3 +219,55 @@ async fn unreachable_keys_are_503() {
         .unwrap();
     assert_eq!(r.status(), 503);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_in_the_policy_answers_429_past_it() {
+    let key = Signer::ec("P-256", "k");
+    let policy = Policy::from_json(&json!({"issuer": "https://i.example/", "audiences": ["a"],
+        "allowed_algs": ["ES256"], "jwks": jwks(&[&key]),
+        "rate_limit": {"key": "sub", "per_second": 1, "burst": 2}}))
+    .unwrap()
+    .compile()
+    .unwrap();
+    let auth = JwtAuth::with_key_sets(policy, KeySets::new(Config::default()).unwrap());
+    let app = axum::Router::new()
+        .route("/api", axum::routing::get(|| async { "ok" }))
+        .layer(auth.layer());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    let token = |sub: &str| {
+        key.token(
+            json!({}),
+            json!({"iss": "https://i.example/", "aud": "a", "sub": sub, "exp": now() + 600}),
+        )
+    };
+    let call = |t: String| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let r = client
+                .get(&url)
+                .header("authorization", format!("Bearer {t}"))
+                .send()
+                .await
+                .unwrap();
+            let h = |n: &str| {
+                r.headers()
+                    .get(n)
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .unwrap_or_default()
+            };
+            (
+                r.status().as_u16(),
+                h("x-ratelimit-remaining"),
+                h("retry-after"),
+            )
+        }
+    };
+    assert_eq!(call(token("u1")).await, (200, "1".into(), String::new()));
+    assert_eq!(call(token("u1")).await, (200, "0".into(), String::new()));
+    assert_eq!(call(token("u1")).await, (429, "0".into(), "1".into()));
+    assert_eq!(call(token("u2")).await.0, 200, "another caller");
+}

@@ -154,6 +154,27 @@ impl Redis {
         Ok(n > 0)
     }
 
+    /// Runs a Lua script on one key with three arguments (the rate limiter's GCRA).
+    pub async fn script<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        key: &str,
+        a: f64,
+        b: u64,
+        c: u64,
+    ) -> Result<T, String> {
+        self.call(|mut conn| async move {
+            script
+                .key(key)
+                .arg(a)
+                .arg(b)
+                .arg(c)
+                .invoke_async(&mut conn)
+                .await
+        })
+        .await
+    }
+
     /// Change notices on `channel`: a rule id per change, and an empty string after every
     /// (re)subscription, meaning "reload everything" (notices may have been missed).
     pub fn subscribe(&self, channel: &str) -> tokio::sync::mpsc::Receiver<String> {

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod fleet;
 pub mod problem;
+pub mod ratelimit;
 pub mod revocations;
 pub mod routes;
 pub mod schema;

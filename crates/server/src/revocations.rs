@@ -162,6 +162,14 @@ impl Revocations {
         Ok(this)
     }
 
+    /// The Redis of fleet mode, for other shared state (rate limits).
+    pub fn redis(&self) -> Option<&crate::fleet::Redis> {
+        match &self.store {
+            Store::Redis(r) => Some(r),
+            _ => None,
+        }
+    }
+
     /// `memory`, `embedded` or `redis`.
     pub fn kind(&self) -> &'static str {
         self.kind

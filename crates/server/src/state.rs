@@ -28,6 +28,7 @@ struct Inner {
     metrics: PrometheusHandle,
     demo: Option<crate::demo::Demo>,
     revocations: Arc<crate::revocations::Revocations>,
+    limiter: crate::ratelimit::Limiter,
 }
 
 /// Reads and merges the profiles file and `ISSUER_PROFILES_JSON`; a profile id in
@@ -80,6 +81,11 @@ impl AppState {
         &self.inner.revocations
     }
 
+    /// The per-caller rate limiter of gateway mode.
+    pub fn limiter(&self) -> &crate::ratelimit::Limiter {
+        &self.inner.limiter
+    }
+
     /// The demo issuer, with `--demo`.
     pub fn demo(&self) -> Option<&crate::demo::Demo> {
         self.inner.demo.as_ref()
@@ -98,6 +104,7 @@ impl AppState {
         add_demo(&mut profiles, demo.as_ref())?;
         let keysets = KeySets::new(config.jwks.clone()).map_err(ConfigError)?;
         let revocations = crate::revocations::Revocations::open(&config.store, keysets.clone())?;
+        let limiter = crate::ratelimit::Limiter::new(revocations.redis().cloned());
         if let Some(id) = &config.admin.profile
             && !profiles.contains_key(id)
         {
@@ -118,6 +125,7 @@ impl AppState {
                 metrics,
                 demo,
                 revocations,
+                limiter,
             }),
         })
     }

@@ -9,7 +9,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jwtshield_core::gateway::Decision;
-use jwtshield_middleware::{authorize, deny_response};
+use jwtshield_middleware::{
+    authorize, caller_key, deny_response, rate_limit_headers, rate_limited_response,
+};
 use serde::Deserialize;
 
 use crate::problem::{Problem, ProblemDetails};
@@ -24,7 +26,7 @@ pub const REALM: &str = "jwtshield";
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct AuthzDenial {
     /// `invalid_request`, `invalid_token`, `insufficient_scope`, `unauthorized` (no
-    /// token sent) or `temporarily_unavailable`.
+    /// token sent), `rate_limited` or `temporarily_unavailable`.
     pub error: String,
     /// What failed, in a sentence.
     pub error_description: Option<String>,
@@ -93,6 +95,7 @@ fn identity_headers(res: &mut Response, verified: &jwtshield_core::Verified) {
         (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check; without error when no token was sent", body = AuthzDenial),
         (status = 403, description = "Only required scopes are missing: error=\"insufficient_scope\", scope=\"...\"", body = AuthzDenial),
         (status = 404, description = "Unknown profile", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 429, description = "The profile's rate_limit for this caller is exceeded: Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset (Unix time)", body = AuthzDenial),
         (status = 503, description = "The issuer's keys are unreachable and no cached key is usable (never 200), or the service is overloaded; Retry-After says when to retry", body = AuthzDenial),
     )
 )]
@@ -138,11 +141,32 @@ pub async fn authz(
     .await;
     let elapsed = start.elapsed();
     let res = match &outcome.verified {
-        Some(verified) => {
-            let mut res = StatusCode::OK.into_response();
-            identity_headers(&mut res, verified);
-            res
-        }
+        Some(verified) => match &policy.policy().rate_limit {
+            None => {
+                let mut res = StatusCode::OK.into_response();
+                identity_headers(&mut res, verified);
+                res
+            }
+            Some(limit) => {
+                let caller = caller_key(limit, verified, &headers);
+                let v = state.limiter().check(profile_id, limit, &caller).await;
+                let mut res = if v.allowed {
+                    let mut res = StatusCode::OK.into_response();
+                    identity_headers(&mut res, verified);
+                    res
+                } else {
+                    rate_limited_response(
+                        &v,
+                        format!(
+                            "rate limit of profile {profile_id} exceeded: {} per second per {}",
+                            limit.per_second, limit.key
+                        ),
+                    )
+                };
+                rate_limit_headers(&mut res, &v);
+                res
+            }
+        },
         None => {
             if let Some((_, report)) = &outcome.checked
                 && tracing::enabled!(target: "jwtshield::authz", tracing::Level::INFO)
@@ -172,7 +196,7 @@ pub async fn authz(
 }
 
 fn count(res: Response) -> Response {
-    const LABELS: [&str; 7] = ["200", "400", "401", "403", "404", "503", "other"];
+    const LABELS: [&str; 8] = ["200", "400", "401", "403", "404", "429", "503", "other"];
     static COUNTERS: std::sync::OnceLock<Vec<metrics::Counter>> = std::sync::OnceLock::new();
     let counters = COUNTERS.get_or_init(|| {
         LABELS

@@ -6,6 +6,7 @@ mod authz;
 mod cache;
 mod exact;
 mod ops;
+mod ratelimit;
 mod resilience;
 mod revocation;
 mod support;

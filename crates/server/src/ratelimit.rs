@@ -1,0 +1,177 @@
+//! Per-caller rate limits of `/v1/authz` (a profile's `rate_limit`). Without Redis the
+//! limit is per instance (the core's GCRA over a local map); in fleet mode it holds
+//! across instances through Redis: the same GCRA as a Lua script, with local leases so
+//! a busy caller costs one Redis call per lease, not per request. A lease holds about
+//! 50 ms of the caller's rate (at least 1, at most its burst) and lapses after the time
+//! it stands for, so leases never admit more than the limit, only (briefly) less.
+//! When Redis is unreachable the instance falls back to its local limit.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jwtshield_core::ratelimit::{RateLimit, Verdict, take};
+
+use crate::fleet::Redis;
+
+/// The GCRA of `jwtshield_core::ratelimit::take`, taking up to ARGV[3] at Redis's clock.
+const SCRIPT: &str = r"
+local t = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local base = math.max(tat, now)
+local window = burst * t
+local can = math.floor((now + window - base) / t + 1e-4)
+local granted = math.min(n, can)
+if granted <= 0 then
+  return {0, 0, tostring(base - now), tostring(math.max(base + t - window - now, 0))}
+end
+local new_tat = base + granted * t
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
+return {granted, math.floor((now + window - new_tat) / t + 1e-4), tostring(new_tat - now), '0'}
+";
+
+struct Lease {
+    left: u64,
+    until: f64,
+    remaining: u64,
+    reset_at: f64,
+}
+
+/// The limiter of one process.
+pub struct Limiter {
+    local: Mutex<HashMap<String, f64>>,
+    leases: Mutex<HashMap<String, Lease>>,
+    fleet: Option<(Redis, redis::Script)>,
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Limiter {
+    /// Per instance, or across the fleet through `redis`.
+    pub fn new(redis: Option<Redis>) -> Limiter {
+        Limiter {
+            local: Mutex::new(HashMap::new()),
+            leases: Mutex::new(HashMap::new()),
+            fleet: redis.map(|r| (r, redis::Script::new(SCRIPT))),
+        }
+    }
+
+    /// `fleet` (Redis) or `local`.
+    pub fn mode(&self) -> &'static str {
+        if self.fleet.is_some() {
+            "fleet"
+        } else {
+            "local"
+        }
+    }
+
+    /// One request of `caller` under `profile`'s limit.
+    pub async fn check(&self, profile: &str, limit: &RateLimit, caller: &str) -> Verdict {
+        let key = format!("jwtshield:rl:{profile}:{caller}");
+        let verdict = match &self.fleet {
+            None => self.local(&key, limit),
+            Some((redis, script)) => match self.leased(&key, limit) {
+                Some(v) => v,
+                None => match self.fetch(redis, script, &key, limit).await {
+                    Some(v) => v,
+                    None => self.local(&key, limit),
+                },
+            },
+        };
+        if !verdict.allowed {
+            metrics::counter!("jwtshield_rate_limited_total", "profile" => profile.to_owned())
+                .increment(1);
+        }
+        verdict
+    }
+
+    fn local(&self, key: &str, limit: &RateLimit) -> Verdict {
+        let now = now();
+        let mut map = lock(&self.local);
+        if map.len() > 100_000 {
+            map.retain(|_, tat| *tat > now);
+        }
+        let tat = map.get(key).copied().unwrap_or(0.0);
+        let (v, new_tat) = take(tat, now, 1, limit);
+        if v.allowed {
+            map.insert(key.to_owned(), new_tat);
+        }
+        v
+    }
+
+    /// A request served from this instance's lease, when it has one left.
+    fn leased(&self, key: &str, limit: &RateLimit) -> Option<Verdict> {
+        let now = now();
+        let mut leases = lock(&self.leases);
+        let lease = leases.get_mut(key)?;
+        if lease.left == 0 || lease.until <= now {
+            leases.remove(key);
+            return None;
+        }
+        lease.left -= 1;
+        Some(Verdict {
+            allowed: true,
+            limit: limit.burst(),
+            remaining: lease.remaining + lease.left,
+            reset: (lease.reset_at - now).max(0.0),
+            retry_after: 0.0,
+        })
+    }
+
+    async fn fetch(
+        &self,
+        redis: &Redis,
+        script: &redis::Script,
+        key: &str,
+        limit: &RateLimit,
+    ) -> Option<Verdict> {
+        let size = ((limit.per_second * 0.05).ceil() as u64).clamp(1, limit.burst());
+        let answer: (u64, u64, String, String) = redis
+            .script(script, key, limit.interval(), limit.burst(), size)
+            .await
+            .ok()?;
+        let (granted, remaining, reset, retry) = answer;
+        let now = now();
+        let reset: f64 = reset.parse().unwrap_or(0.0);
+        if granted == 0 {
+            return Some(Verdict {
+                allowed: false,
+                limit: limit.burst(),
+                remaining: 0,
+                reset,
+                retry_after: retry.parse().unwrap_or(limit.interval()),
+            });
+        }
+        if granted > 1 {
+            lock(&self.leases).insert(
+                key.to_owned(),
+                Lease {
+                    left: granted - 1,
+                    until: now + granted as f64 * limit.interval(),
+                    remaining,
+                    reset_at: now + reset,
+                },
+            );
+        }
+        Some(Verdict {
+            allowed: true,
+            limit: limit.burst(),
+            remaining: remaining + granted - 1,
+            reset,
+            retry_after: 0.0,
+        })
+    }
+}
