@@ -122,6 +122,22 @@ pub struct ServeArgs {
     /// Serve the admin API on this address only (not on --listen).
     #[arg(long, env = "JWTSHIELD_ADMIN_LISTEN", value_name = "ADDR")]
     pub admin_listen: Option<String>,
+    /// Serve HTTPS: the certificate chain (PEM). Reloaded on SIGHUP and when it changes.
+    #[arg(
+        long,
+        env = "JWTSHIELD_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        env = "JWTSHIELD_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Who may use the admin API, and where.
@@ -575,6 +591,12 @@ impl ServerConfig {
                     file.limits.shutdown_drain_ms,
                     d.connections.drain_timeout,
                 )?,
+                tls: match (&args.tls_cert, &args.tls_key) {
+                    (Some(cert), Some(key)) => {
+                        Some(crate::tls::Tls::load(cert, key).map_err(ConfigError)?)
+                    }
+                    _ => None,
+                },
             },
             jwks,
             log_format,

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 
 use std::time::{Duration, SystemTime};
 
@@ -211,14 +212,16 @@ fn mtime(path: &std::path::Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// Reloads the profiles file on SIGHUP and when its modification time changes; a bad
-/// file is refused and logged, the old profiles stay.
+/// Reloads the profiles file and the TLS certificate on SIGHUP and when their files
+/// change (checked every 2 s). A bad file is refused and logged; the old one stays.
 pub fn spawn_reloader(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let Some(path) = state.config().profiles_file.clone() else {
+        let profiles_file = state.config().profiles_file.clone();
+        let tls = state.config().connections.tls.clone();
+        if profiles_file.is_none() && tls.is_none() {
             return;
-        };
-        let mut last = mtime(&path);
+        }
+        let mut last = profiles_file.as_deref().and_then(mtime);
         #[cfg(unix)]
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         loop {
@@ -233,15 +236,31 @@ pub fn spawn_reloader(state: AppState) -> tokio::task::JoinHandle<()> {
             };
             #[cfg(not(unix))]
             let signalled = std::future::pending::<()>();
-            let why = tokio::select! {
-                _ = signalled => "SIGHUP",
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {
-                    let now = mtime(&path);
-                    if now == last { continue; }
-                    last = now;
-                    "file change"
-                }
+            let hup = tokio::select! {
+                _ = signalled => true,
+                _ = tokio::time::sleep(Duration::from_secs(2)) => false,
             };
+            let why = if hup { "SIGHUP" } else { "file change" };
+            if let Some(tls) = &tls {
+                let reloaded = if hup {
+                    Some(tls.reload())
+                } else {
+                    tls.reload_if_changed()
+                };
+                match reloaded {
+                    Some(Ok(())) => tracing::info!(reason = why, "TLS certificate reloaded"),
+                    Some(Err(e)) => {
+                        tracing::error!(reason = why, error = %e, "TLS certificate NOT reloaded; the previous one stays")
+                    }
+                    None => {}
+                }
+            }
+            let Some(path) = &profiles_file else { continue };
+            let now = mtime(path);
+            if !hup && now == last {
+                continue;
+            }
+            last = now;
             match state.reload_profiles() {
                 Ok(n) => {
                     tracing::info!(reason = why, profiles = n, file = %path.display(), "issuer profiles reloaded")
@@ -312,7 +331,15 @@ pub async fn run(config: ServerConfig) -> Result<(), config::ConfigError> {
     };
     let listener = serve::bind(listen, limits.backlog)
         .map_err(|e| config::ConfigError(format!("listen: cannot bind {listen}: {e}")))?;
-    tracing::info!(address = %listen, profiles = profiles.len(), max_connections = limits.max_connections, version = env!("CARGO_PKG_VERSION"), "jwtshield listening");
+    let scheme = if limits.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(address = %listen, scheme, profiles = profiles.len(), max_connections = limits.max_connections, version = env!("CARGO_PKG_VERSION"), "jwtshield listening");
+    if limits.tls.is_none() && !listen.ip().is_loopback() {
+        tracing::warn!(address = %listen, "serving plain HTTP on a non-loopback address: bearer tokens cross the network in clear; use --tls-cert/--tls-key or a TLS-terminating proxy");
+    }
     if let Some(demo) = state.demo() {
         tracing::warn!(
             "--demo is on: POST /v1/demo/token mints tokens that the `demo` profile accepts; for trying JWTShield, never for production"

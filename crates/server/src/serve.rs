@@ -43,6 +43,9 @@ pub struct Limits {
     /// On shutdown, how long in-flight requests may finish before every connection is
     /// closed. Defaults to 10 s.
     pub drain_timeout: Duration,
+    /// Serve HTTPS with this certificate (the TLS handshake must finish within
+    /// `header_read_timeout`); plain HTTP when `None`.
+    pub tls: Option<crate::tls::Tls>,
 }
 
 impl Default for Limits {
@@ -53,6 +56,7 @@ impl Default for Limits {
             max_connections: 10_000,
             backlog: 4096,
             drain_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -286,7 +290,7 @@ pub async fn serve(
             peer,
             app.clone(),
             http.clone(),
-            limits.idle_timeout,
+            limits.clone(),
             stop_rx.clone(),
         );
         tasks.spawn(async move {
@@ -316,17 +320,54 @@ pub async fn serve(
 }
 
 /// One connection: served until the client closes, it stays idle past `idle_timeout`,
-/// or shutdown asks it to finish.
+/// or shutdown asks it to finish. With TLS, the handshake comes first, within the
+/// header-read timeout; a client speaking plain HTTP to it is closed.
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
     http: hyper::server::conn::http1::Builder,
-    idle_timeout: Duration,
-    mut stop: watch::Receiver<bool>,
+    limits: Limits,
+    stop: watch::Receiver<bool>,
 ) {
     let activity = Activity::new();
-    let io = TokioIo::new(Watched::new(stream, activity.clone()));
+    let watched = Watched::new(stream, activity.clone());
+    match &limits.tls {
+        None => {
+            let io = TokioIo::new(watched);
+            serve_io(io, peer, app, http, activity, limits.idle_timeout, stop).await;
+        }
+        Some(tls) => {
+            let handshake = tls.acceptor().accept(watched);
+            match tokio::time::timeout(limits.header_read_timeout, handshake).await {
+                Ok(Ok(secured)) => {
+                    let io = TokioIo::new(secured);
+                    serve_io(io, peer, app, http, activity, limits.idle_timeout, stop).await;
+                }
+                Ok(Err(e)) => {
+                    metrics::counter!("jwtshield_tls_handshake_failures_total").increment(1);
+                    tracing::debug!(error = %e, "TLS handshake failed");
+                }
+                Err(_) => {
+                    metrics::counter!("jwtshield_tls_handshake_failures_total").increment(1);
+                }
+            }
+        }
+    }
+}
+
+/// Serves HTTP/1.1 on one (plain or TLS) stream.
+async fn serve_io<I>(
+    io: TokioIo<I>,
+    peer: SocketAddr,
+    app: Router,
+    http: hyper::server::conn::http1::Builder,
+    activity: Arc<Activity>,
+    idle_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let counted = activity.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         counted.in_flight.fetch_add(1, Ordering::Relaxed);

@@ -7,3 +7,4 @@ mod nginx;
 mod readme;
 mod serve;
 mod support;
+mod tls;

@@ -599,3 +599,89 @@ async fn a_revocation_reaches_every_instance_through_redis_and_survives_its_outa
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_verifies_the_redis_certificate_against_the_given_ca() {
+    // a private CA and a certificate for 127.0.0.1 signed by it
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let path = |n: &str| dir.path().join(n);
+    std::fs::write(path("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(path("redis.crt"), cert.pem()).unwrap();
+    std::fs::write(path("redis.key"), key.serialize_pem()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--tls-auth-clients",
+            "no",
+        ])
+        .arg("--tls-cert-file")
+        .arg(path("redis.crt"))
+        .arg("--tls-key-file")
+        .arg(path("redis.key"))
+        .arg("--tls-ca-cert-file")
+        .arg(path("ca.pem"))
+        .arg("--dir")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server is installed (.ci/run installs it)");
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let url = format!("rediss://127.0.0.1:{port}/");
+    let rule = json!({"issuer": ISS, "jti": "over-tls"});
+    // with the CA: stored (acknowledged only once Redis has it)
+    let trusted = Service::start(admin_config(StoreConfig::Redis {
+        url: url.clone(),
+        ca_file: Some(path("ca.pem")),
+    }))
+    .await;
+    let (status, _, stored) = admin(
+        &trusted,
+        "POST",
+        "/v1/revocations",
+        Some(ADMIN_TOKEN),
+        rule.clone(),
+    )
+    .await;
+    assert_eq!(status, 201, "{stored}");
+    // without it, the server's certificate is not trusted: nothing is stored
+    let untrusted = Service::start(admin_config(StoreConfig::Redis { url, ca_file: None })).await;
+    let (status, _, problem) = admin(
+        &untrusted,
+        "POST",
+        "/v1/revocations",
+        Some(ADMIN_TOKEN),
+        rule,
+    )
+    .await;
+    assert_eq!(status, 503, "{problem}");
+    let _ = redis.kill();
+    let _ = redis.wait();
+}
