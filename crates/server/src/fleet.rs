@@ -126,6 +126,13 @@ impl Redis {
             .await
     }
 
+    /// The change counter of `hash` (bumped by every write), 0 when never written.
+    pub async fn version(&self, hash: &str) -> Result<u64, String> {
+        let key = format!("{hash}:version");
+        let v: Option<u64> = self.call(|mut c| async move { c.get(&key).await }).await?;
+        Ok(v.unwrap_or(0))
+    }
+
     /// Stores a rule, then tells the other instances. Answers once Redis has it.
     pub async fn put(
         &self,
@@ -134,8 +141,18 @@ impl Redis {
         id: &str,
         bytes: &[u8],
     ) -> Result<(), String> {
-        self.call(|mut c| async move { c.hset::<_, _, _, ()>(hash, id, bytes).await })
-            .await?;
+        let version = format!("{hash}:version");
+        self.call(|mut c| async move {
+            redis::pipe()
+                .atomic()
+                .hset(hash, id, bytes)
+                .ignore()
+                .incr(&version, 1)
+                .ignore()
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await?;
         // a lost notice is healed by the periodic resync
         let _ = self
             .call(|mut c| async move { c.publish::<_, _, ()>(channel, id).await })
@@ -145,8 +162,17 @@ impl Redis {
 
     /// Deletes a rule, then tells the other instances; whether it existed.
     pub async fn delete(&self, hash: &str, channel: &str, id: &str) -> Result<bool, String> {
-        let n: u64 = self
-            .call(|mut c| async move { c.hdel(hash, id).await })
+        let version = format!("{hash}:version");
+        let (n,): (u64,) = self
+            .call(|mut c| async move {
+                redis::pipe()
+                    .atomic()
+                    .hdel(hash, id)
+                    .incr(&version, 1)
+                    .ignore()
+                    .query_async(&mut c)
+                    .await
+            })
             .await?;
         let _ = self
             .call(|mut c| async move { c.publish::<_, _, ()>(channel, id).await })

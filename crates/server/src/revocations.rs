@@ -63,10 +63,13 @@ enum Store {
 /// Sync state, for status and metrics.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SyncState {
-    /// Unix seconds of the last full load from the store.
+    /// Unix seconds of the last time the rules were known to match the store.
     pub last_sync: Option<i64>,
     /// The last error talking to the store, while it lasts.
     pub last_error: Option<String>,
+    /// Fleet mode: the store's change counter at the last full load, and when that was.
+    #[serde(skip)]
+    pub loaded: Option<(u64, i64)>,
 }
 
 /// The rules of this process.
@@ -156,6 +159,7 @@ impl Revocations {
             sync: Mutex::new(SyncState {
                 last_sync: (!fleet).then(unix_now),
                 last_error: fleet.then(|| "not loaded from Redis yet".to_owned()),
+                loaded: None,
             }),
         });
         this.publish();
@@ -346,6 +350,26 @@ impl Revocations {
         self.publish();
     }
 
+    /// The rules, unless the store's change counter says nothing changed since the last
+    /// full load (a full load of a million rules is not free; it is done at least every
+    /// ten minutes anyway).
+    async fn reload_if_changed(
+        &self,
+        r: &crate::fleet::Redis,
+        now: i64,
+    ) -> Result<Option<Vec<Rule>>, String> {
+        let version = r.version(REDIS_HASH).await?;
+        let unchanged = lock(&self.sync)
+            .loaded
+            .is_some_and(|(v, at)| v == version && now - at < 600);
+        if unchanged {
+            return Ok(None);
+        }
+        let rules = r.load(REDIS_HASH).await?;
+        lock(&self.sync).loaded = Some((version, now));
+        Ok(Some(rules))
+    }
+
     async fn resync(&self) {
         let now = unix_now();
         let expired: Vec<String> = lock(&self.rules)
@@ -373,8 +397,14 @@ impl Revocations {
                     .await;
                 }
             }
-            Store::Redis(r) => match r.load(REDIS_HASH).await {
-                Ok(rules) => {
+            Store::Redis(r) => match self.reload_if_changed(r, now).await {
+                Ok(None) => {
+                    let mut s = lock(&self.sync);
+                    s.last_sync = Some(now);
+                    s.last_error = None;
+                    return;
+                }
+                Ok(Some(rules)) => {
                     for id in &expired {
                         let _ = r.delete(REDIS_HASH, REDIS_CHANNEL, id).await;
                     }
