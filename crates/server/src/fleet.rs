@@ -111,13 +111,32 @@ impl Redis {
 
     /// Every rule in the hash.
     pub async fn load(&self, hash: &str) -> Result<Vec<Rule>, String> {
-        let all: Vec<(String, Vec<u8>)> = self
-            .call(|mut c| async move { c.hgetall(hash).await })
-            .await?;
-        Ok(all
-            .into_iter()
-            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
-            .collect())
+        // HSCAN in pages: each call stays small and inside the call timeout, however
+        // many rules there are (HGETALL of a million rules would not)
+        let mut out = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, page): (u64, Vec<(String, Vec<u8>)>) = self
+                .call(|mut c| async move {
+                    redis::cmd("HSCAN")
+                        .arg(hash)
+                        .arg(cursor)
+                        .arg("COUNT")
+                        .arg(5000)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await?;
+            out.extend(
+                page.into_iter()
+                    .filter_map(|(_, v)| serde_json::from_slice::<Rule>(&v).ok()),
+            );
+            if next == 0 {
+                // HSCAN may return an entry twice; the caller keys rules by id
+                return Ok(out);
+            }
+            cursor = next;
+        }
     }
 
     /// One rule, or `None` when it is gone.

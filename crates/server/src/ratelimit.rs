@@ -46,6 +46,7 @@ pub struct Limiter {
     local: Mutex<HashMap<String, f64>>,
     leases: Mutex<HashMap<String, Lease>>,
     fleet: Option<(Redis, redis::Script)>,
+    refused: std::sync::atomic::AtomicU64,
 }
 
 fn now() -> f64 {
@@ -66,6 +67,7 @@ impl Limiter {
             local: Mutex::new(HashMap::new()),
             leases: Mutex::new(HashMap::new()),
             fleet: redis.map(|r| (r, redis::Script::new(SCRIPT))),
+            refused: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -76,6 +78,11 @@ impl Limiter {
         } else {
             "local"
         }
+    }
+
+    /// Requests refused (429) since start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// One request of `caller` under `profile`'s limit.
@@ -92,6 +99,8 @@ impl Limiter {
             },
         };
         if !verdict.allowed {
+            self.refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             metrics::counter!("jwtshield_rate_limited_total", "profile" => profile.to_owned())
                 .increment(1);
         }

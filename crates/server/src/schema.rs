@@ -224,6 +224,9 @@ pub struct Status {
     /// The revocation store (as in `/readyz`).
     #[schema(value_type = Object)]
     pub revocations: Value,
+    /// Rate limits: `mode` (`local` or `fleet`) and `refused` (429s since start).
+    #[schema(value_type = Object)]
+    pub rate_limits: Value,
 }
 
 /// Where one issuer profile's keys come from, and whether it can verify a token now.

@@ -300,3 +300,39 @@ http {{
     drop(shields);
     drop(redis);
 }
+
+#[test]
+fn the_admin_api_on_its_own_listener_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("admin-token");
+    std::fs::write(&token_file, "a-long-random-admin-token-0123456789abcdef").unwrap();
+    let (port, admin_port) = (free_port(), free_port());
+    let _shield = Procs(vec![
+        Command::new(env!("CARGO_BIN_EXE_jwtshield"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
+            .arg("--admin-token-file")
+            .arg(&token_file)
+            .env("JWTSHIELD_DATA_DIR", data_dir())
+            .env_remove("ISSUER_PROFILES_JSON")
+            .env_remove("JWTSHIELD_PROFILES_FILE")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ]);
+    wait_port(port);
+    wait_port(admin_port);
+    let token_file = token_file.to_string_lossy().into_owned();
+    // not on the public listener
+    let o = revoke(port, &token_file, &["--issuer", ISS, "--jti", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("404"));
+    // on the admin listener, with the credential
+    let o = revoke(admin_port, &token_file, &["--issuer", ISS, "--jti", "x"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // and nothing else there
+    let (status, _) = get(admin_port, "/v1/authz?profile=api", "t");
+    assert_eq!(status, 404);
+    let (status, _) = get(port, "/healthz", "t");
+    assert_eq!(status, 200);
+}

@@ -78,6 +78,10 @@ fn status_value(state: &AppState) -> Value {
         "discovery": state.keysets().discovery_status(),
         "verified_cache": verified_cache(state),
         "revocations": state.revocations().status(),
+        "rate_limits": {
+            "mode": state.limiter().mode(),
+            "refused": state.limiter().refused(),
+        },
     })
 }
 
@@ -223,11 +227,14 @@ pub async fn status_page(State(state): State<AppState>) -> Response {
     };
     let _ = write!(
         h,
-        "</table><h2>Revocations</h2><p>store <code>{}</code> · {} live rules · last sync {} s ago · {}</p>",
+        "</table><h2>Revocations</h2><p>store <code>{}</code> · {} live rules · last sync {} s ago · {}</p>\
+         <h2>Rate limits</h2><p>{} · {} requests refused (429) since start</p>",
         esc(r["store"].as_str().unwrap_or("")),
         r["rules"],
         r["stale_seconds"],
         state,
+        esc(v["rate_limits"]["mode"].as_str().unwrap_or("")),
+        v["rate_limits"]["refused"],
     );
     let _ = write!(
         h,
