@@ -2,7 +2,10 @@
 //! with the key in hand and a fixed clock. `scripts/callgrind` counts the instructions
 //! inside `measured` only (`--toggle-collect`), so key generation and set-up do not
 //! count. `bare` runs the bare aws-lc-rs verify of the same token instead, the reference.
-//! Usage: `validate_loop N [validate|bare]`
+//! `rules0` and `rules1m` validate with a revocation set that is empty or holds a million
+//! rules of the same issuer (jti rules and sign-outs of other subjects), so the cost of
+//! the `revocation` check is counted, not guessed.
+//! Usage: `validate_loop N [validate|bare|rules0|rules1m]`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -45,10 +48,41 @@ fn main() {
     let sig = b64::decode(sig).unwrap();
     let bare =
         ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, signer.public_key()).unwrap();
+    let rules = match mode.as_str() {
+        "rules1m" => (0..1_000_000)
+            .map(|i| jwtshield_core::revocation::Rule {
+                id: format!("{i:032x}"),
+                issuer: "https://acme.auth0.com/".into(),
+                target: if i % 2 == 0 {
+                    jwtshield_core::revocation::Target::Jti {
+                        jti: format!("revoked-{i}"),
+                    }
+                } else {
+                    jwtshield_core::revocation::Target::Subject {
+                        sub: format!("auth0|user-{i}"),
+                        issued_before: NOW,
+                    }
+                },
+                reason: None,
+                created_at: NOW - 10,
+                expires_at: NOW + 86_400,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let set = jwtshield_core::revocation::RevocationSet::new(rules, NOW);
+    let extras = jwtshield_core::Extras {
+        signature_cache: None,
+        revocations: Some(&set),
+    };
     let ok = measured(n, || match mode.as_str() {
         "bare" => bare
             .verify_sig(black_box(input.as_bytes()), black_box(&sig))
             .is_ok(),
+        "rules0" | "rules1m" => {
+            let token = Token::parse(black_box(&token), &Limits::default());
+            jwtshield_core::validate_with(&token, &keys, &policy, NOW, extras).valid()
+        }
         _ => {
             let token = Token::parse(black_box(&token), &Limits::default());
             jwtshield_core::validate(&token, &keys, &policy, NOW).valid()

@@ -1,9 +1,10 @@
 //! Per-caller rate limits of `/v1/authz` (a profile's `rate_limit`). Without Redis the
 //! limit is per instance (the core's GCRA over a local map); in fleet mode it holds
 //! across instances through Redis: the same GCRA as a Lua script, with local leases so
-//! a busy caller costs one Redis call per lease, not per request. A lease holds about
-//! 50 ms of the caller's rate (at least 1, at most its burst) and lapses after the time
-//! it stands for, so leases never admit more than the limit, only (briefly) less.
+//! a busy caller costs one Redis call per lease, not per request. A lease holds 50 ms of
+//! the caller's rate (at least 1, at most its burst), taken from the shared allowance,
+//! and lapses after 50 ms: leases never admit more than the limit, only (briefly, by at
+//! most a lease per instance) less.
 //! When Redis is unreachable the instance falls back to its local limit.
 
 use std::collections::HashMap;
@@ -34,6 +35,9 @@ redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 
 return {granted, math.floor((now + window - new_tat) / t + 1e-4), tostring(new_tat - now), '0'}
 ";
 
+/// How long a lease lasts, and how much of a caller's rate it holds.
+const LEASE_SECONDS: f64 = 0.05;
+
 struct Lease {
     left: u64,
     until: f64,
@@ -47,6 +51,10 @@ pub struct Limiter {
     leases: Mutex<HashMap<String, Lease>>,
     fleet: Option<(Redis, redis::Script)>,
     refused: std::sync::atomic::AtomicU64,
+    /// One lease fetch per caller at a time: requests that find no lease wait for the
+    /// one being fetched instead of each taking a lease (which would drain the shared
+    /// allowance and refuse the others).
+    fetching: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 fn now() -> f64 {
@@ -68,6 +76,7 @@ impl Limiter {
             leases: Mutex::new(HashMap::new()),
             fleet: redis.map(|r| (r, redis::Script::new(SCRIPT))),
             refused: std::sync::atomic::AtomicU64::new(0),
+            fetching: Mutex::new(HashMap::new()),
         }
     }
 
@@ -92,10 +101,24 @@ impl Limiter {
             None => self.local(&key, limit),
             Some((redis, script)) => match self.leased(&key, limit) {
                 Some(v) => v,
-                None => match self.fetch(redis, script, &key, limit).await {
-                    Some(v) => v,
-                    None => self.local(&key, limit),
-                },
+                None => {
+                    let gate = {
+                        let mut f = lock(&self.fetching);
+                        if f.len() > 100_000 {
+                            f.retain(|_, g| std::sync::Arc::strong_count(g) > 1);
+                        }
+                        f.entry(key.clone()).or_default().clone()
+                    };
+                    let _turn = gate.lock().await;
+                    // the request before us may have fetched a lease meanwhile
+                    match self.leased(&key, limit) {
+                        Some(v) => v,
+                        None => match self.fetch(redis, script, &key, limit).await {
+                            Some(v) => v,
+                            None => self.local(&key, limit),
+                        },
+                    }
+                }
             },
         };
         if !verdict.allowed {
@@ -147,7 +170,7 @@ impl Limiter {
         key: &str,
         limit: &RateLimit,
     ) -> Option<Verdict> {
-        let size = ((limit.per_second * 0.05).ceil() as u64).clamp(1, limit.burst());
+        let size = ((limit.per_second * LEASE_SECONDS).ceil() as u64).clamp(1, limit.burst());
         let answer: (u64, u64, String, String) = redis
             .script(script, key, limit.interval(), limit.burst(), size)
             .await
@@ -169,7 +192,7 @@ impl Limiter {
                 key.to_owned(),
                 Lease {
                     left: granted - 1,
-                    until: now + granted as f64 * limit.interval(),
+                    until: now + LEASE_SECONDS,
                     remaining,
                     reset_at: now + reset,
                 },

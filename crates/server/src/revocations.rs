@@ -182,10 +182,10 @@ impl Revocations {
     /// Rebuilds the in-memory index from the mirror and hands it to every validation.
     fn publish(&self) {
         let now = unix_now();
-        let set = {
+        let set = heavy(|| {
             let rules = lock(&self.rules);
             RevocationSet::new(rules.values().cloned(), now)
-        };
+        });
         metrics::gauge!("jwtshield_revocation_rules").set(set.len() as f64);
         self.keysets.set_revocations(Arc::new(set));
     }
@@ -278,7 +278,8 @@ impl Revocations {
     pub fn status(&self) -> Value {
         let now = unix_now();
         let sync = lock(&self.sync).clone();
-        let live = lock(&self.rules).values().filter(|r| r.live(now)).count();
+        // the rules enforced now (published), not the mirror still being indexed
+        let live = self.keysets.revocations().map_or(0, |set| set.len());
         let healthy = match &self.store {
             Store::Redis(r) => r.healthy(),
             _ => true,
@@ -408,7 +409,9 @@ impl Revocations {
                     for id in &expired {
                         let _ = r.delete(REDIS_HASH, REDIS_CHANNEL, id).await;
                     }
-                    *lock(&self.rules) = rules.into_iter().map(|r| (r.id.clone(), r)).collect();
+                    let fresh: BTreeMap<String, Rule> =
+                        heavy(|| rules.into_iter().map(|r| (r.id.clone(), r)).collect());
+                    *lock(&self.rules) = fresh;
                     let mut s = lock(&self.sync);
                     s.last_sync = Some(now);
                     s.last_error = None;
@@ -426,6 +429,16 @@ impl Revocations {
         rules.retain(|_, r| r.live(now));
         drop(rules);
         self.publish();
+    }
+}
+
+/// Runs CPU-heavy work (indexing a million rules takes about a second) without holding
+/// up the other tasks of this worker thread: on the multi-threaded runtime the worker
+/// hands its tasks to others first.
+fn heavy<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

@@ -95,6 +95,10 @@ pub(crate) struct Registered<'c> {
     pub iat: Option<&'c str>,
     /// A claim only ID tokens carry (`nonce`, `at_hash`, `c_hash`, `token_use`, `typ`).
     pub id_token_signs: bool,
+    /// What a revocation rule can name: `jti`, `sub`, `azp`, `client_id`, `cid`.
+    pub jti: Option<&'c str>,
+    pub sub: Option<&'c str>,
+    pub clients: [Option<&'c str>; 3],
 }
 
 impl<'c> Registered<'c> {
@@ -107,6 +111,11 @@ impl<'c> Registered<'c> {
                 "nbf" => r.nbf = Some(raw),
                 "iat" => r.iat = Some(raw),
                 "nonce" | "at_hash" | "c_hash" | "token_use" | "typ" => r.id_token_signs = true,
+                "jti" => r.jti = Some(raw),
+                "sub" => r.sub = Some(raw),
+                "azp" => r.clients[0] = Some(raw),
+                "client_id" => r.clients[1] = Some(raw),
+                "cid" => r.clients[2] = Some(raw),
                 _ => {}
             }
             if name == audience_claim {

@@ -11,7 +11,7 @@ use crate::finding::{Check, Code, Finding};
 use crate::revocation::{Subject, Target};
 
 /// Looks the verified token's claims up in the revocation set.
-pub(crate) fn run(cx: &mut Cx<'_>) {
+pub(crate) fn run<'c>(cx: &mut Cx<'c>) {
     let (Some(set), Some(claims)) = (cx.extras.revocations, cx.claims) else {
         return;
     };
@@ -19,16 +19,32 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
         return;
     }
     cx.ran(Check::Revocation);
-    let Some(iss) = claims.get("iss").and_then(Value::as_str) else {
+    if set.is_empty() {
+        return;
+    }
+    // the claims as read in the one pass over the payload; a string with escapes is
+    // read again properly
+    let reg = cx.registered;
+    let text = |raw: Option<&'c str>, name: &str| -> Option<&'c str> {
+        let inner = raw?.strip_prefix('"')?.strip_suffix('"')?;
+        if !inner.contains('\\') {
+            return Some(inner);
+        }
+        claims.get_str(name)
+    };
+    let Some(iss) = text(reg.iss, "iss") else {
         return;
     };
-    let text = |name: &str| claims.get(name).and_then(Value::as_str);
     let subject = Subject {
         iss,
-        jti: text("jti"),
-        sub: text("sub"),
-        clients: [text("azp"), text("client_id"), text("cid")],
-        iat: claims.get("iat").and_then(Value::as_f64),
+        jti: text(reg.jti, "jti"),
+        sub: text(reg.sub, "sub"),
+        clients: [
+            text(reg.clients[0], "azp"),
+            text(reg.clients[1], "client_id"),
+            text(reg.clients[2], "cid"),
+        ],
+        iat: reg.iat.and_then(|raw| raw.parse::<f64>().ok()),
     };
     let Some(rule) = set.matching(&subject, cx.now) else {
         return;
