@@ -115,27 +115,39 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     (router, api)
 }
 
-/// `ValidateRequest` takes `policy` or `issuer_profile_id`, exactly one: a rule between
-/// members that derive(ToSchema) cannot state, added as `allOf [object, oneOf]`.
+/// `ValidateRequest` takes `policy` or `issuer_profile_id`, exactly one, and `NewRule`
+/// one of `jti`, `sub`, `client_id`: rules between members that derive(ToSchema) cannot
+/// state, added as `allOf [object, oneOf]`.
 fn exactly_one_policy_source(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder};
     let Some(components) = api.components.as_mut() else {
         return;
     };
-    let Some(object) = components.schemas.remove("ValidateRequest") else {
-        return;
-    };
-    let one_of = OneOfBuilder::new()
-        .item(ObjectBuilder::new().required("policy"))
-        .item(ObjectBuilder::new().required("issuer_profile_id"));
-    let description = "A token and either an inline `policy` or an `issuer_profile_id`, exactly one. Unknown members and `null` members are refused.";
-    let schema = AllOfBuilder::new()
-        .item(object)
-        .item(one_of)
-        .description(Some(description));
-    components
-        .schemas
-        .insert("ValidateRequest".to_owned(), schema.into());
+    let exactly_one = [
+        (
+            "ValidateRequest",
+            &["policy", "issuer_profile_id"][..],
+            "A token and either an inline `policy` or an `issuer_profile_id`, exactly one. Unknown members and `null` members are refused.",
+        ),
+        (
+            "NewRule",
+            &["jti", "sub", "client_id"][..],
+            "An issuer and exactly one of `jti`, `sub`, `client_id`. `issued_before` goes with `sub` or `client_id` only; `expires_at` must be in the future. Unknown members and `null` members are refused.",
+        ),
+    ];
+    for (name, members, description) in exactly_one {
+        let Some(object) = components.schemas.remove(name) else {
+            continue;
+        };
+        let one_of = members.iter().fold(OneOfBuilder::new(), |b, m| {
+            b.item(ObjectBuilder::new().required(*m))
+        });
+        let schema = AllOfBuilder::new()
+            .item(object)
+            .item(one_of)
+            .description(Some(description));
+        components.schemas.insert(name.to_owned(), schema.into());
+    }
 }
 
 /// `/v1/authz` answers every method with one handler; OpenAPI wants one operation id per

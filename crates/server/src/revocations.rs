@@ -448,6 +448,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Filters of `GET /v1/revocations`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
     /// Only rules of this issuer.
@@ -458,12 +459,12 @@ pub struct Filter {
     pub jti: Option<String>,
     /// Only sign-outs of this client.
     pub client_id: Option<String>,
-    /// Rules to skip (paging). Default 0.
-    #[param(minimum = 0)]
-    pub offset: Option<usize>,
+    /// Rules to skip (paging), 0 to 1000000000. Default 0.
+    #[param(minimum = 0, maximum = 1_000_000_000)]
+    pub offset: Option<u64>,
     /// Rules per page, 1 to 1000. Default 100.
     #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<usize>,
+    pub limit: Option<u64>,
 }
 
 /// The body of `POST /v1/revocations`: an issuer and exactly one of `jti`, `sub` or
@@ -515,6 +516,14 @@ impl NewRule {
             return Err((
                 "issuer",
                 "must be the exact, non-empty `iss` of the tokens".into(),
+            ));
+        }
+        if let Some(t) = self.issued_before
+            && t < 0
+        {
+            return Err((
+                "issued_before",
+                "must be a Unix time (seconds, not negative)".into(),
             ));
         }
         let target = match (self.jti, self.sub, self.client_id) {

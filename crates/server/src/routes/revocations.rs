@@ -216,6 +216,12 @@ pub async fn list(
         return Err(Problem::bad_field("limit", "`limit` must be 1 to 1000").into_response());
     }
     let offset = f.offset.unwrap_or(0);
+    if offset > 1_000_000_000 {
+        return Err(
+            Problem::bad_field("offset", "`offset` must be 0 to 1000000000").into_response(),
+        );
+    }
+    let (offset, limit) = (offset as usize, limit as usize);
     let all = state.revocations().list(&f);
     let page: Vec<&Rule> = all.iter().skip(offset).take(limit).collect();
     Ok(json_no_store(&json!({
