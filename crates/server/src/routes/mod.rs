@@ -58,11 +58,14 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Problem> {
 /// Deserializes a JSON object body into a typed request (unknown and repeated members
 /// refused), with problems that name the field.
 pub fn parse_body<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Problem> {
-    // the common case pays no path tracking; an error is parsed again to name the field
-    if let Ok(value) = serde_json::from_slice(bytes) {
+    // an object only: serde would also read a struct from an array of its members
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{')
+        && let Ok(value) = serde_json::from_slice(bytes)
+    {
+        // the common case pays no path tracking; an error is parsed again to name the field
         return Ok(value);
     }
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
         return Err(match jwtshield_core::json::parse_value(bytes, 64) {
             Ok(other) => Problem::bad_request(format!(

@@ -187,6 +187,22 @@ async fn a_body_that_says_it_is_not_json_is_415() {
             );
         }
     }
+    // an array of the members is not an object (serde would read a struct from it)
+    for (path, body) in [
+        ("/v1/validate/jwt", r#"["t", null, "p"]"#),
+        ("/v1/inspect/token", r#"["t"]"#),
+        ("/v1/demo/token", "[]"),
+    ] {
+        let (status, _, p) = svc.post(path, body).await;
+        assert_eq!(status, 400, "{path}: {p}");
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("must be a JSON object"),
+            "{p}"
+        );
+    }
     // the 413 names the setting; "not valid JSON" is said once
     let big = "x".repeat(70_000);
     let (status, _, p) = svc.post("/v1/validate/jwt", big).await;

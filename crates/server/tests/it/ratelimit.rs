@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use jwtshield_server::revocations::StoreConfig;
 use serde_json::{Value, json};
 
-use crate::support::{Service, config, now, rsa_jwks, rsa_token};
+use crate::support::{RedisServer, Service, config, now, rsa_jwks, rsa_token};
 
 const ISS: &str = "https://acme.auth0.com/";
 const AUD: &str = "https://api.acme.com/";
@@ -83,38 +83,14 @@ async fn a_caller_past_its_limit_gets_429_with_retry_after_and_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_limit_holds_across_three_instances_through_redis() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = tempfile::tempdir().unwrap();
-    let mut redis = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .arg("--dir")
-        .arg(dir.path())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (.ci/run installs it)");
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let redis = RedisServer::start();
     let mut fleet = Vec::new();
     for _ in 0..3 {
         let mut cfg = config(Some(profiles(
             json!({"key": "sub", "per_second": 10, "burst": 1}),
         )));
         cfg.store = StoreConfig::Redis {
-            url: format!("redis://127.0.0.1:{port}/"),
+            url: redis.url(),
             ca_file: None,
         };
         fleet.push(Service::start(cfg).await);
@@ -168,6 +144,5 @@ async fn a_limit_holds_across_three_instances_through_redis() {
         refused > 100,
         "the clients pushed well past the limit ({refused} refused)"
     );
-    let _ = redis.kill();
-    let _ = redis.wait();
+    drop(redis);
 }

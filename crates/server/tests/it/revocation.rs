@@ -8,7 +8,7 @@ use jwtshield_server::revocations::StoreConfig;
 use jwtshield_server::{AppState, ServerConfig};
 use serde_json::{Value, json};
 
-use crate::support::{Service, config, now, rsa_jwks, rsa_token};
+use crate::support::{RedisServer, Service, config, now, rsa_jwks, rsa_token};
 
 const ISS: &str = "https://acme.auth0.com/";
 const AUD: &str = "https://api.acme.com/";
@@ -392,78 +392,6 @@ async fn rules_survive_a_restart_and_a_bad_data_directory_stops_the_start() {
     assert!(err.to_string().contains("cannot create"), "{err}");
 }
 
-/// A real redis-server on a free loopback port, appending every write to its own file
-/// (so a restart keeps the rules, as a production Redis with AOF does).
-struct RedisServer {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<std::process::Child>,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut r = RedisServer {
-            port,
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        r.restart();
-        r
-    }
-
-    fn restart(&mut self) {
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (.ci/run installs it)");
-        self.child = Some(child);
-        let t0 = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 /// Polls until `f` holds on every instance, or panics after `limit`; returns the time taken.
 async fn everywhere(fleet: &[Service], token: &str, want_valid: bool, limit: Duration) -> Duration {
     let t0 = Instant::now();
@@ -618,42 +546,25 @@ async fn rediss_verifies_the_redis_certificate_against_the_given_ca() {
     std::fs::write(path("ca.pem"), ca_cert.pem()).unwrap();
     std::fs::write(path("redis.crt"), cert.pem()).unwrap();
     std::fs::write(path("redis.key"), key.serialize_pem()).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut redis = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            "0",
-            "--tls-port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-        ])
-        .args([
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--tls-auth-clients",
-            "no",
-        ])
-        .arg("--tls-cert-file")
-        .arg(path("redis.crt"))
-        .arg("--tls-key-file")
-        .arg(path("redis.key"))
-        .arg("--tls-ca-cert-file")
-        .arg(path("ca.pem"))
-        .arg("--dir")
-        .arg(dir.path())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (.ci/run installs it)");
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (ca, crt, keyfile) = (path("ca.pem"), path("redis.crt"), path("redis.key"));
+    let redis = RedisServer::start_with(|port, _| {
+        let mut args: Vec<std::ffi::OsString> = ["--port", "0", "--tls-port"]
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        args.push(port.to_string().into());
+        for (flag, file) in [
+            ("--tls-cert-file", &crt),
+            ("--tls-key-file", &keyfile),
+            ("--tls-ca-cert-file", &ca),
+        ] {
+            args.push(flag.into());
+            args.push(file.into());
+        }
+        args.extend(["--tls-auth-clients".into(), "no".into()]);
+        args
+    });
+    let port = redis.port;
     let url = format!("rediss://127.0.0.1:{port}/");
     let rule = json!({"issuer": ISS, "jti": "over-tls"});
     // with the CA: stored (acknowledged only once Redis has it)
@@ -682,6 +593,5 @@ async fn rediss_verifies_the_redis_certificate_against_the_given_ca() {
     )
     .await;
     assert_eq!(status, 503, "{problem}");
-    let _ = redis.kill();
-    let _ = redis.wait();
+    drop(redis);
 }

@@ -217,3 +217,86 @@ pub fn es256_pem() -> String {
     PEM.get_or_init(|| jwtshield_testkit::Signer::ec("P-256", "e").pem())
         .clone()
 }
+
+/// A real redis-server on a free loopback port, appending every write to its own file
+/// (so a restart keeps the rules, as a production Redis with AOF does).
+pub struct RedisServer {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+    /// How it listens: `--port P`, or TLS options.
+    listen: Vec<std::ffi::OsString>,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        Self::start_with(|port, _| vec!["--port".into(), port.to_string().into()])
+    }
+
+    /// With its own listening options, given the port and its directory (for TLS files).
+    pub fn start_with(
+        listen: impl FnOnce(u16, &std::path::Path) -> Vec<std::ffi::OsString>,
+    ) -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let listen = listen(port, dir.path());
+        let mut r = RedisServer {
+            port,
+            dir,
+            child: None,
+            listen,
+        };
+        r.restart();
+        r
+    }
+
+    pub fn restart(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args(&self.listen)
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (.ci/run installs it)");
+        self.child = Some(child);
+        let t0 = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
