@@ -112,10 +112,22 @@ async fn a_limit_holds_across_three_instances_through_redis() {
                     .send()
                     .await
                     .unwrap();
+                let h = |n: &str| {
+                    res.headers()
+                        .get(n)
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .unwrap_or_default()
+                };
+                assert_eq!(h("x-ratelimit-limit"), "1");
+                assert_eq!(h("x-ratelimit-remaining"), "0");
+                assert!(h("x-ratelimit-reset").parse::<i64>().unwrap() >= now());
                 match res.status().as_u16() {
-                    200 => ok += 1,
+                    200 => {
+                        assert_eq!(h("x-auth-subject"), "auth0|carol");
+                        ok += 1
+                    }
                     429 => {
-                        assert!(res.headers().contains_key("retry-after"));
+                        assert_eq!(h("retry-after"), "1");
                         limited += 1;
                     }
                     other => panic!("status {other}"),
