@@ -561,17 +561,22 @@ fn list_presets(a: PresetsArgs) -> Result<ExitCode, Fatal> {
     let filled = preset.fill_partial(&params_map(&a.params))?;
     let missing = preset.missing(&filled);
     if !missing.is_empty() {
-        // as GET /v1/presets/{name}: a policy with placeholders left in is not a policy
+        // as GET /v1/presets/{name}: the template, its placeholders listed explicitly
         let example = preset
             .params
             .iter()
             .map(|p| format!("--param {}={}", p.name, p.example))
             .collect::<Vec<_>>()
             .join(" ");
-        return Err(Fatal(format!(
-            "preset {name} needs the parameters {}; e.g. jwtshield presets {name} {example}",
+        eprintln!(
+            "jwtshield: a template, not a usable policy until {} filled; e.g. jwtshield presets {name} {example}",
             missing.join(", ")
-        )));
+        );
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&preset.with_placeholders(filled))?
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     // validate the filled policy so a bad value is caught here, not at use
     Policy::from_json(&filled)

@@ -603,6 +603,30 @@ impl Preset {
         out
     }
 
+    /// `filled` with the placeholders still in it listed explicitly under
+    /// `placeholders` (name, what to fill in, an example), or `filled` as it is when
+    /// every one is filled. What `GET /v1/presets/{name}` and `jwtshield presets NAME`
+    /// print.
+    pub fn with_placeholders(&self, filled: Value) -> Value {
+        let missing = self.missing(&filled);
+        if missing.is_empty() {
+            return filled;
+        }
+        let list: Vec<Value> = self
+            .params
+            .iter()
+            .filter(|p| missing.iter().any(|m| m == p.name))
+            .map(|p| {
+                serde_json::json!({"name": p.name, "description": p.description, "example": p.example})
+            })
+            .collect();
+        let mut out = filled;
+        if let Value::Object(o) = &mut out {
+            o.insert("placeholders".into(), Value::Array(list));
+        }
+        out
+    }
+
     /// A policy ready to use: every placeholder filled, validated.
     pub fn instantiate(&self, params: &BTreeMap<String, String>) -> Result<Policy, PresetError> {
         let filled = self.fill_partial(params)?;

@@ -37,10 +37,12 @@ pub async fn list() -> Json<Value> {
     Json(serde_json::to_value(presets::all()).unwrap_or(Value::Null))
 }
 
-/// A starter policy for an identity provider, ready to use. Query parameters fill its
-/// placeholders, e.g. `?tenant=acme.auth0.com&audience=https://api.acme.com/`; every
-/// parameter the preset lists (`GET /v1/presets`) is required, and the filled policy is
-/// validated. Parameters are per preset, so they are not listed here.
+/// A starter policy for an identity provider. Query parameters fill its placeholders,
+/// e.g. `?tenant=acme.auth0.com&audience=https://api.acme.com/` (each preset's are
+/// listed by `GET /v1/presets`). Filled in full, it is a Policy, validated and ready to
+/// use. While parameters are missing it is the template: the placeholders stay as
+/// `{name}` in the values and are listed under `placeholders` (and in the
+/// `X-JWTShield-Placeholders` header); it is not a usable policy until they are filled.
 #[utoipa::path(
     get,
     path = "/v1/presets/{name}",
@@ -48,8 +50,8 @@ pub async fn list() -> Json<Value> {
     tag = "presets",
     params(("name" = inline(PresetName), Path, description = "Preset name, e.g. auth0")),
     responses(
-        (status = 200, description = "The policy, every placeholder filled and validated", body = jwtshield_core::Policy),
-        (status = 400, description = "A parameter is missing (`missing` lists them, `template` shows where they go), unknown, or its value makes the policy invalid", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The policy when every parameter is given (validated); else the template with `placeholders` listing the missing ones (name, description, example)", body = Object),
+        (status = 400, description = "An unknown parameter, or a value that makes the policy invalid", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No such preset", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
@@ -80,21 +82,13 @@ pub async fn get(
         other => Problem::bad_request(other.to_string()),
     })?;
     let missing = preset.missing(&filled);
-    if let Some(first) = missing.first() {
-        let example = preset
-            .params
-            .iter()
-            .map(|p| format!("{}={}", p.name, p.example))
-            .collect::<Vec<_>>()
-            .join("&");
-        return Err(Problem::bad_field(
-            first.clone(),
-            format!(
-                "preset {name} needs the parameters {}; e.g. GET /v1/presets/{name}?{example}",
-                missing.join(", ")
-            ),
-        )
-        .with_extra(serde_json::json!({"missing": missing, "template": preset.template()})));
+    if !missing.is_empty() {
+        // a template: the placeholders named explicitly, in the body and a header
+        let mut res = Json(preset.with_placeholders(filled)).into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&missing.join(",")) {
+            res.headers_mut().insert("x-jwtshield-placeholders", v);
+        }
+        return Ok(res);
     }
     jwtshield_core::Policy::from_json(&filled)
         .and_then(jwtshield_core::Policy::compile)

@@ -80,33 +80,38 @@ async fn seed_option_2_issuer_profile() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_option_3_preset() {
     let svc = Service::start(config(None)).await;
-    // a policy with placeholders is not a policy: 400 naming what is missing, as the CLI
-    let (status, _, body) = svc.get("/v1/presets/auth0").await;
-    assert_eq!(status, 400, "{body}");
-    let problem: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(problem["field"], "tenant");
-    assert_eq!(problem["extra"]["missing"], json!(["tenant", "audience"]));
-    assert_eq!(
-        problem["extra"]["template"]["allowed_algs"],
-        json!(["RS256"])
-    );
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("GET /v1/presets/auth0?tenant="),
-        "{problem}"
-    );
-    let (status, _, body) = svc.get("/v1/presets/auth0?tenant=acme.auth0.com").await;
+    // unfilled: the template, its placeholders listed explicitly (as the CLI prints it)
+    let (status, headers, body) = svc.get("/v1/presets/auth0").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-jwtshield-placeholders"], "tenant,audience");
+    let template: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(template["allowed_algs"], json!(["RS256"]));
+    assert_eq!(template["issuer"], "https://{tenant}/");
+    let names: Vec<&str> = template["placeholders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["tenant", "audience"]);
+    assert!(template["placeholders"][0]["example"].is_string());
+    // partly filled: only what is still missing
+    let (status, headers, body) = svc.get("/v1/presets/auth0?tenant=acme.auth0.com").await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-jwtshield-placeholders"], "audience");
+    let partial: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(partial["issuer"], "https://acme.auth0.com/");
+    assert_eq!(partial["placeholders"][0]["name"], "audience");
+    // a template is not a policy the validate endpoint accepts
+    let (status, _, _) = svc
+        .validate(json!({"token": "x.y.z", "policy": partial}))
+        .await;
     assert_eq!(status, 400);
-    let problem: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(problem["field"], "audience");
-    assert_eq!(problem["extra"]["missing"], json!(["audience"]));
     let (status, headers, body) = svc
         .get("/v1/presets/auth0?tenant=acme.auth0.com&audience=https://api.acme.com/")
         .await;
     assert_eq!(status, 200);
-    assert!(headers.get("x-jwtshield-missing-params").is_none());
+    assert!(headers.get("x-jwtshield-placeholders").is_none());
     let policy: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(policy["issuer"], "https://acme.auth0.com/");
     assert_eq!(policy["audiences"], json!(["https://api.acme.com/"]));
