@@ -231,7 +231,15 @@ async fn one_hanging_issuer_cannot_take_the_capacity_of_another_or_of_healthz() 
                 .unwrap_or(0)
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // wait until the burst is dispatched: all but the 16 bulkhead waiters answered at
+    // once (the waiters hold for the 3 s fetch timeout); probing during the burst itself
+    // would measure the CPU the burst takes, not what B's waiters hold
+    let t0 = Instant::now();
+    while b_requests.iter().filter(|h| h.is_finished()).count() < 300 - 16
+        && t0.elapsed() < Duration::from_secs(2)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // meanwhile issuer A's tokens and /healthz are answered, and quickly
     let a_token = good_key.token(json!({}), claims(&issuer_a.issuer()));
     let mut slowest = Duration::ZERO;
@@ -248,7 +256,14 @@ async fn one_hanging_issuer_cannot_take_the_capacity_of_another_or_of_healthz() 
         assert_eq!(svc.get("/healthz").await.0, 200);
         slowest = slowest.max(started.elapsed());
     }
-    println!("issuer A while B hangs: slowest authz + healthz {slowest:?}");
+    let still_waiting = b_requests.iter().filter(|h| !h.is_finished()).count();
+    println!(
+        "issuer A while B hangs: slowest authz + healthz {slowest:?}; B requests still waiting {still_waiting}"
+    );
+    assert!(
+        still_waiting > 0,
+        "A was probed while B's waiters were held"
+    );
     assert!(slowest < Duration::from_secs(2), "{slowest:?}");
     let mut counts = std::collections::BTreeMap::new();
     for r in b_requests {
