@@ -354,6 +354,23 @@ impl KeySets {
         self.keys_for(policy, token.kid().as_deref()).await
     }
 
+    /// Validates `token` against `policy` with everything these key sets hold: the keys
+    /// (looked up as [`KeySets::keys_for_token`] does), the verified-signature cache and
+    /// the revocation rules. The one way the service, the middleware and the admin API
+    /// validate.
+    pub async fn validate(
+        &self,
+        policy: &CompiledPolicy,
+        token: &Token<'_>,
+        now: i64,
+    ) -> jwtshield_core::Report {
+        let keys = self.keys_for_token(policy, token).await;
+        let revocations = self.revocations();
+        let mut extras = self.extras();
+        extras.revocations = revocations.as_deref();
+        jwtshield_core::validate_with(token, &keys, policy, now, extras)
+    }
+
     /// The keys for `policy`, refreshing once for an unknown `kid` when allowed. The
     /// whole lookup (discovery and key set) ends within the fetch timeout.
     pub async fn keys_for(&self, policy: &CompiledPolicy, kid: Option<&str>) -> KeySet {

@@ -96,12 +96,9 @@ pub async fn authorize<'h>(
         Err(d) => return Outcome::denied(d),
     };
     let token = Token::parse(raw, limits);
-    let keys = keysets.keys_for_token(policy, &token).await;
-    let revocations = keysets.revocations();
-    let mut extras = keysets.extras();
-    extras.revocations = revocations.as_deref();
-    let report =
-        jwtshield_core::validate_with(&token, &keys, policy, jwtshield_jwks::unix_now(), extras);
+    let report = keysets
+        .validate(policy, &token, jwtshield_jwks::unix_now())
+        .await;
     let mut decision = gateway::decide(&report, &policy.policy().required_scopes, extra_scopes);
     let verified = if decision.status == 200 {
         let v = report.verified();

@@ -170,12 +170,10 @@ pub async fn validate(
     let policy = request_policy(&state, &req)?;
     let token = Token::parse(&req.token, &state.config().limits);
     let start = Instant::now();
-    let keysets = state.keysets();
-    let keys = keysets.keys_for_token(policy.get(), &token).await;
-    let revocations = keysets.revocations();
-    let mut extras = keysets.extras();
-    extras.revocations = revocations.as_deref();
-    let report = jwtshield_core::validate_with(&token, &keys, policy.get(), unix_now(), extras);
+    let report = state
+        .keysets()
+        .validate(policy.get(), &token, unix_now())
+        .await;
     telemetry::record_validation(
         telemetry::Endpoint::Validate,
         &report,
