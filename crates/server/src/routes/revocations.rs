@@ -80,10 +80,8 @@ pub async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Admin, R
         let profiles = state.profiles();
         if let Some(policy) = profiles.get(profile) {
             let token = jwtshield_core::Token::parse(presented, &state.config().limits);
-            let keysets = state.keysets();
-            let keys = keysets.keys_for_token(policy, &token).await;
-            let report =
-                jwtshield_core::validate_with(&token, &keys, policy, unix_now(), keysets.extras());
+            // as every other token: a revoked admin JWT is refused too
+            let report = state.keysets().validate(policy, &token, unix_now()).await;
             if let Some(v) = report.verified() {
                 if v.scopes_ref().iter().any(|s| s == ADMIN_SCOPE) {
                     let who = format!("{} (profile {profile})", v.subject().unwrap_or("?"));

@@ -177,6 +177,27 @@ async fn the_admin_api_is_closed_unless_configured_and_needs_credentials() {
     )
     .await;
     assert_eq!(status, 200);
+    // a revoked admin JWT is no credential
+    let revoked_admin = rsa_token(json!({"iss": "https://admins.example/", "aud": "jwtshield",
+        "sub": "ops|eve", "jti": "admin-1", "scope": "jwtshield:admin", "exp": now() + 600}));
+    let (status, _, _) = admin(
+        &svc,
+        "POST",
+        "/v1/revocations",
+        Some(ADMIN_TOKEN),
+        json!({"issuer": "https://admins.example/", "jti": "admin-1"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _, _) = admin(
+        &svc,
+        "GET",
+        "/v1/revocations",
+        Some(&revoked_admin),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 401);
     // garbage rules: 400 naming the member
     for (body, field) in [
         (json!({"jti": "x"}), "issuer"),
