@@ -144,8 +144,37 @@ struct Inner {
     keysets: KeySets,
     realm: String,
     limits: Limits,
-    /// The policy's `rate_limit`, per caller (this process only): GCRA state by caller.
-    rates: std::sync::Mutex<std::collections::HashMap<String, f64>>,
+    /// The policy's `rate_limit`, per caller (this process only).
+    rates: LocalRates,
+}
+
+/// Per-caller rate limits held by this process: the GCRA state (theoretical arrival
+/// time) by caller key, pruned of idle callers past 100,000 entries. The middleware's
+/// limit, and the service's without Redis.
+#[derive(Debug, Default)]
+pub struct LocalRates(std::sync::Mutex<std::collections::HashMap<String, f64>>);
+
+impl LocalRates {
+    /// One request of `caller` under `limit`, now.
+    pub fn take(&self, caller: &str, limit: &RateLimit) -> Verdict {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let mut rates = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if rates.len() > 100_000 {
+            rates.retain(|_, tat| *tat > now);
+        }
+        let tat = rates.get(caller).copied().unwrap_or(0.0);
+        let (v, new_tat) = jwtshield_core::ratelimit::take(tat, now, 1, limit);
+        if v.allowed {
+            rates.insert(caller.to_owned(), new_tat);
+        }
+        v
+    }
 }
 
 /// The caller a `rate_limit` counts: the claim named by `key` (its text; a missing claim
@@ -330,25 +359,7 @@ where
                     return inner.call(req).await;
                 };
                 let caller = caller_key(limit, &verified, req.headers());
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs_f64())
-                    .unwrap_or(0.0);
-                let verdict = {
-                    let mut rates = a
-                        .rates
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if rates.len() > 100_000 {
-                        rates.retain(|_, tat| *tat > now);
-                    }
-                    let tat = rates.get(&caller).copied().unwrap_or(0.0);
-                    let (v, new_tat) = jwtshield_core::ratelimit::take(tat, now, 1, limit);
-                    if v.allowed {
-                        rates.insert(caller, new_tat);
-                    }
-                    v
-                };
+                let verdict = a.rates.take(&caller, limit);
                 if !verdict.allowed {
                     return Ok(rate_limited_response(
                         &verdict,

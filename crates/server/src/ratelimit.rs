@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use jwtshield_core::ratelimit::{RateLimit, Verdict, take};
+use jwtshield_core::ratelimit::{RateLimit, Verdict};
 
 use crate::fleet::Redis;
 
@@ -47,7 +47,7 @@ struct Lease {
 
 /// The limiter of one process.
 pub struct Limiter {
-    local: Mutex<HashMap<String, f64>>,
+    local: jwtshield_middleware::LocalRates,
     leases: Mutex<HashMap<String, Lease>>,
     fleet: Option<(Redis, redis::Script)>,
     refused: std::sync::atomic::AtomicU64,
@@ -72,7 +72,7 @@ impl Limiter {
     /// Per instance, or across the fleet through `redis`.
     pub fn new(redis: Option<Redis>) -> Limiter {
         Limiter {
-            local: Mutex::new(HashMap::new()),
+            local: Default::default(),
             leases: Mutex::new(HashMap::new()),
             fleet: redis.map(|r| (r, redis::Script::new(SCRIPT))),
             refused: std::sync::atomic::AtomicU64::new(0),
@@ -98,7 +98,7 @@ impl Limiter {
     pub async fn check(&self, profile: &str, limit: &RateLimit, caller: &str) -> Verdict {
         let key = format!("jwtshield:rl:{profile}:{caller}");
         let verdict = match &self.fleet {
-            None => self.local(&key, limit),
+            None => self.local.take(&key, limit),
             Some((redis, script)) => match self.leased(&key, limit) {
                 Some(v) => v,
                 None => {
@@ -115,7 +115,7 @@ impl Limiter {
                         Some(v) => v,
                         None => match self.fetch(redis, script, &key, limit).await {
                             Some(v) => v,
-                            None => self.local(&key, limit),
+                            None => self.local.take(&key, limit),
                         },
                     }
                 }
@@ -128,20 +128,6 @@ impl Limiter {
                 .increment(1);
         }
         verdict
-    }
-
-    fn local(&self, key: &str, limit: &RateLimit) -> Verdict {
-        let now = now();
-        let mut map = lock(&self.local);
-        if map.len() > 100_000 {
-            map.retain(|_, tat| *tat > now);
-        }
-        let tat = map.get(key).copied().unwrap_or(0.0);
-        let (v, new_tat) = take(tat, now, 1, limit);
-        if v.allowed {
-            map.insert(key.to_owned(), new_tat);
-        }
-        v
     }
 
     /// A request served from this instance's lease, when it has one left.
