@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::problem::{Problem, ProblemDetails};
-use crate::routes::{json_no_store, parse_body, read_body, require_json};
+use crate::routes::{json_no_store, parse_body, read_body};
 use crate::state::AppState;
 
 /// The demo issuer profile's id.
@@ -178,8 +178,7 @@ pub async fn token(
             "no such endpoint; demo tokens exist only with `jwtshield serve --demo`",
         ));
     };
-    require_json(&headers)?;
-    let bytes = read_body(body, state.config().max_body_bytes).await?;
+    let bytes = read_body(&headers, body, state.config().max_body_bytes).await?;
     let req: DemoTokenRequest = parse_body(&bytes)?;
     if let Some(e) = req.expires_in
         && !(-86400..=86400).contains(&e)

@@ -203,11 +203,4 @@ impl AppState {
             })
             .collect()
     }
-
-    /// Ready: every issuer profile has a usable key (fetched, within its lifetime or
-    /// stale window). Not ready while a first fetch is running or after an outage
-    /// outlasted the stale window.
-    pub fn ready(&self) -> bool {
-        self.profile_keys().iter().all(|p| p.usable)
-    }
 }

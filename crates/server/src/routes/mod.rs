@@ -18,7 +18,7 @@ use crate::problem::Problem;
 /// Refuses a body that says it is not JSON: `Content-Type` must be `application/json`
 /// or `application/<something>+json` (parameters such as `charset` are ignored). A body
 /// without `Content-Type` is read as JSON, for minimal clients.
-pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), Problem> {
+fn require_json(headers: &axum::http::HeaderMap) -> Result<(), Problem> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
@@ -41,8 +41,14 @@ pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), Problem> {
     )))
 }
 
-/// Reads a request body under the size limit.
-pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Problem> {
+/// Reads a JSON request body: the `Content-Type` checked (415 unless JSON), then the
+/// bytes under the size limit, refused when empty.
+pub async fn read_body(
+    headers: &axum::http::HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, Problem> {
+    require_json(headers)?;
     let bytes: Bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| Problem::too_large(limit))?;

@@ -11,7 +11,7 @@ use jwtshield_core::revocation::Rule;
 use jwtshield_jwks::unix_now;
 use serde_json::json;
 
-use super::{json_no_store, parse_body, read_body, require_json};
+use super::{json_no_store, parse_body, read_body};
 use crate::problem::{Problem, ProblemDetails};
 use crate::revocations::{DEFAULT_RULE_LIFETIME, Filter, NewRule};
 use crate::state::AppState;
@@ -141,8 +141,7 @@ pub async fn add(
     body: Body,
 ) -> Result<Response, Response> {
     let admin = authorize(&state, &headers).await?;
-    require_json(&headers).map_err(IntoResponse::into_response)?;
-    let bytes = read_body(body, state.config().max_body_bytes)
+    let bytes = read_body(&headers, body, state.config().max_body_bytes)
         .await
         .map_err(IntoResponse::into_response)?;
     let new: NewRule = parse_body(&bytes).map_err(IntoResponse::into_response)?;

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use axum::http::HeaderMap;
 
-use super::{json_no_store, parse_body, read_body, report_response, require_json};
+use super::{json_no_store, parse_body, read_body, report_response};
 use crate::problem::{Problem, ProblemDetails};
 use crate::schema;
 use crate::state::AppState;
@@ -164,8 +164,7 @@ pub async fn validate(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    require_json(&headers)?;
-    let bytes = read_body(body, state.config().max_body_bytes).await?;
+    let bytes = read_body(&headers, body, state.config().max_body_bytes).await?;
     let req: ValidateRequest<'_> = parse_body(&bytes)?;
     let policy = request_policy(&state, &req)?;
     let token = Token::parse(&req.token, &state.config().limits);
@@ -204,8 +203,7 @@ pub async fn inspect(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    require_json(&headers)?;
-    let bytes = read_body(body, state.config().max_body_bytes).await?;
+    let bytes = read_body(&headers, body, state.config().max_body_bytes).await?;
     let req: InspectRequest<'_> = parse_body(&bytes)?;
     let token = Token::parse(&req.token, &state.config().limits);
     Ok(json_no_store(&jwtshield_core::inspect(&token, unix_now())))
