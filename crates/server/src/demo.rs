@@ -49,7 +49,7 @@ pub struct DemoTokenRequest {
     #[serde(default, deserialize_with = "jwtshield_core::policy::whole_i64_opt")]
     #[schema(value_type = i64, minimum = -86400, maximum = 86400)]
     pub expires_in: Option<i64>,
-    /// `aud`. Default the demo API, https://api.example.com/.
+    /// `aud`. Default the demo API, `https://api.example.com/`.
     #[serde(default, deserialize_with = "jwtshield_core::policy::not_null")]
     #[schema(value_type = String)]
     pub audience: Option<String>,
