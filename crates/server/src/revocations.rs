@@ -115,6 +115,24 @@ fn open_embedded(dir: &Path) -> Result<redb::Database, ConfigError> {
     Ok(db)
 }
 
+/// One durable write transaction on the rules table, off the async threads; answered
+/// once committed.
+async fn write_embedded<T: Send + 'static>(
+    db: &Arc<redb::Database>,
+    f: impl FnOnce(&mut redb::Table<'_, &str, &[u8]>) -> Result<T, redb::Error> + Send + 'static,
+) -> Result<T, StoreError> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || -> Result<T, redb::Error> {
+        let tx = db.begin_write()?;
+        let out = f(&mut tx.open_table(TABLE)?)?;
+        tx.commit()?;
+        Ok(out)
+    })
+    .await
+    .map_err(|e| StoreError(e.to_string()))?
+    .map_err(|e| StoreError(format!("the embedded store refused the write: {e}")))
+}
+
 fn load_embedded(db: &redb::Database) -> Result<Vec<Rule>, String> {
     use redb::{ReadableDatabase, ReadableTable};
     let tx = db.begin_read().map_err(|e| e.to_string())?;
@@ -195,18 +213,12 @@ impl Revocations {
         match &self.store {
             Store::Memory => {}
             Store::Embedded(db) => {
-                let db = db.clone();
                 let (id, bytes) = (rule.id.clone(), encode(&rule));
-                tokio::task::spawn_blocking(move || -> Result<(), redb::Error> {
-                    let tx = db.begin_write()?;
-                    tx.open_table(TABLE)?
-                        .insert(id.as_str(), bytes.as_slice())?;
-                    tx.commit()?;
+                write_embedded(db, move |t| {
+                    t.insert(id.as_str(), bytes.as_slice())?;
                     Ok(())
                 })
-                .await
-                .map_err(|e| StoreError(e.to_string()))?
-                .map_err(|e| StoreError(format!("the embedded store refused the write: {e}")))?;
+                .await?;
             }
             Store::Redis(r) => {
                 r.put(REDIS_HASH, REDIS_CHANNEL, &rule.id, &encode(&rule))
@@ -225,17 +237,8 @@ impl Revocations {
         let existed = match &self.store {
             Store::Memory => lock(&self.rules).contains_key(id),
             Store::Embedded(db) => {
-                let db = db.clone();
                 let key = id.to_owned();
-                tokio::task::spawn_blocking(move || -> Result<bool, redb::Error> {
-                    let tx = db.begin_write()?;
-                    let existed = tx.open_table(TABLE)?.remove(key.as_str())?.is_some();
-                    tx.commit()?;
-                    Ok(existed)
-                })
-                .await
-                .map_err(|e| StoreError(e.to_string()))?
-                .map_err(|e| StoreError(format!("the embedded store refused the write: {e}")))?
+                write_embedded(db, move |t| Ok(t.remove(key.as_str())?.is_some())).await?
             }
             Store::Redis(r) => r
                 .delete(REDIS_HASH, REDIS_CHANNEL, id)
@@ -382,17 +385,12 @@ impl Revocations {
             Store::Memory => {}
             Store::Embedded(db) => {
                 if !expired.is_empty() {
-                    let db = db.clone();
                     let ids = expired.clone();
-                    let _ = tokio::task::spawn_blocking(move || -> Result<(), redb::Error> {
-                        let tx = db.begin_write()?;
-                        {
-                            let mut t = tx.open_table(TABLE)?;
-                            for id in &ids {
-                                t.remove(id.as_str())?;
-                            }
+                    // a failed clean-up is retried at the next resync
+                    let _ = write_embedded(db, move |t| {
+                        for id in &ids {
+                            t.remove(id.as_str())?;
                         }
-                        tx.commit()?;
                         Ok(())
                     })
                     .await;
