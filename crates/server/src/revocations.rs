@@ -259,6 +259,11 @@ impl Revocations {
         StoreError(format!("the state store (Redis) is unreachable: {e}"))
     }
 
+    /// One rule of the mirror, by id.
+    pub fn get(&self, id: &str) -> Option<Rule> {
+        lock(&self.rules).get(id).cloned()
+    }
+
     /// The live rules matching the filters, by id.
     pub fn list(&self, f: &Filter) -> Vec<Rule> {
         let now = unix_now();

@@ -248,11 +248,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
     let admin = authorize(&state, &headers).await?;
-    let before = state
-        .revocations()
-        .list(&Filter::default())
-        .into_iter()
-        .find(|r| r.id == id);
+    let before = state.revocations().get(&id);
     let existed = state
         .revocations()
         .remove(&id)
