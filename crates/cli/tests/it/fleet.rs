@@ -151,53 +151,23 @@ fn three_instances_behind_nginx_share_revocations_through_redis() {
     }
     // nginx, round-robin over the three
     let np = free_port();
-    let d = dir.path().display();
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
     let servers: String = ports
         .iter()
         .map(|p| format!("server 127.0.0.1:{p}; "))
         .collect();
-    let conf = format!(
-        r#"{user}
-worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  upstream fleet {{ {servers} }}
+    let _nginx = Procs(vec![crate::support::nginx(
+        dir.path(),
+        &format!(
+            r#"  upstream fleet {{ {servers} }}
   server {{
     listen 127.0.0.1:{np};
     location / {{
       proxy_pass http://fleet;
       add_header X-Served-By $upstream_addr always;
     }}
-  }}
-}}
-"#,
-        user = if root { "user root;" } else { "" }
-    );
-    std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
-    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("nginx is installed (.ci/run installs it)");
-    let _nginx = Procs(vec![
-        Command::new(nginx)
-            .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
-            .args(["-e", &format!("{d}/error.log")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    ]);
+  }}"#
+        ),
+    )]);
     wait_port(np);
 
     let now = std::time::SystemTime::now()

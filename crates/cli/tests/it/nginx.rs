@@ -10,15 +10,6 @@ use jwtshield_testkit::{Signer, alg_none, jwks, tampered};
 use crate::support::{free_port, spawn_http};
 use serde_json::{Value, json};
 
-fn nginx_binary() -> String {
-    for p in ["/usr/sbin/nginx", "/usr/bin/nginx"] {
-        if std::path::Path::new(p).exists() {
-            return p.to_owned();
-        }
-    }
-    panic!("nginx is not installed: .ci/run installs it (apt-get install nginx)");
-}
-
 /// GET with headers over a raw socket: (status, headers, body).
 fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -68,7 +59,6 @@ fn wait_for(port: u16, path: &str) {
 
 #[test]
 fn nginx_auth_request_in_front_of_an_upstream() {
-    let nginx = nginx_binary();
     // the identity provider's keys
     let key = Signer::ec("P-256", "k");
     let iss = crate::support::idp(jwks(&[&key]));
@@ -98,29 +88,8 @@ fn nginx_auth_request_in_front_of_an_upstream() {
     // nginx
     let dir = tempfile::tempdir().unwrap();
     let np = free_port();
-    let d = dir.path().display();
-    let user = if Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false)
-    {
-        "user root;"
-    } else {
-        ""
-    };
-    let conf = format!(
-        r#"{user}
-worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  upstream jwtshield {{ server 127.0.0.1:{jp}; keepalive 8; }}
+    let http_body = format!(
+        r#"  upstream jwtshield {{ server 127.0.0.1:{jp}; keepalive 8; }}
   upstream app {{ server {upstream}; keepalive 8; }}
   server {{
     listen 127.0.0.1:{np};
@@ -162,25 +131,10 @@ http {{
       add_header WWW-Authenticate $auth_challenge always;
       return 403;
     }}
-  }}
-}}
-"#,
+  }}"#,
         upstream = upstream
     );
-    std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
-    let ng = Command::new(&nginx)
-        .args([
-            "-p",
-            &d.to_string(),
-            "-c",
-            &format!("{d}/nginx.conf"),
-            "-e",
-            &format!("{d}/error.log"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let ng = crate::support::nginx(dir.path(), &http_body);
     procs.0.push(ng);
     wait_for(np, "/");
 

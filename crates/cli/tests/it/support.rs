@@ -52,3 +52,43 @@ pub fn data_dir() -> String {
         .join(format!("data-{}-{n}", std::process::id()));
     dir.to_string_lossy().into_owned()
 }
+
+/// Starts Debian's nginx (`.ci/run` installs it) in the foreground with its files in
+/// `dir`: the common preamble (pid, logs, temp paths, `user root` when running as root)
+/// around `http_body`, the inside of the `http` block.
+pub fn nginx(dir: &std::path::Path, http_body: &str) -> std::process::Child {
+    let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("nginx is not installed: .ci/run installs it (apt-get install nginx)");
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let d = dir.display();
+    let conf = format!(
+        r#"{user}
+worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+{http_body}
+}}
+"#,
+        user = if root { "user root;" } else { "" }
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    std::process::Command::new(binary)
+        .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
+        .args(["-e", &format!("{d}/error.log")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
