@@ -46,6 +46,10 @@ enum Command {
     Serve(Box<jwtshield_server::ServeArgs>),
     /// Print a token from a running `jwtshield serve --demo` (for trying JWTShield).
     DemoToken(DemoTokenArgs),
+    /// Examine an issuer as a careful operator would: discovery document, key set,
+    /// Cache-Control, key ids, sizes and algorithms. For CI and synthetic monitoring:
+    /// exit 0 healthy, 1 problems, 2 unreachable (or a usage error).
+    Check(CheckArgs),
     /// Revoke tokens through a running service's admin API: one token (--jti), every
     /// token of a subject (--sub) or client (--client-id) issued before now; or --list,
     /// --delete ID. Prints the stored rule as JSON.
@@ -87,6 +91,89 @@ struct RevokeArgs {
     /// Delete the rule with this id.
     #[arg(long, value_name = "ID", group = "what")]
     delete: Option<String>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The issuer, exactly as its tokens carry it in `iss`.
+    #[arg(required_unless_present = "profile", conflicts_with = "profile")]
+    issuer: Option<String>,
+    /// Examine an issuer profile instead: its issuer, `jwks_uri` and algorithm allowlist.
+    #[arg(long, value_name = "ID")]
+    profile: Option<String>,
+    /// Profiles file (JSON object of id to policy).
+    #[arg(long, value_name = "FILE", env = "JWTSHIELD_PROFILES_FILE")]
+    profiles: Option<PathBuf>,
+    /// Print the report as JSON (the same as POST /v1/issuers/check).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    fetch: FetchArgs,
+}
+
+/// How keys are fetched from the command line, as `serve` fetches them.
+#[derive(Args)]
+struct FetchArgs {
+    /// Development and tests only: allow http:// key URLs and loopback/private addresses.
+    #[arg(long, env = "JWTSHIELD_JWKS_ALLOW_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
+    jwks_allow_insecure: bool,
+    /// Exact addresses (IP:port) allowed although private, e.g. an internal Keycloak.
+    #[arg(
+        long,
+        env = "JWTSHIELD_JWKS_ALLOW_ADDRS",
+        value_delimiter = ',',
+        value_name = "IP:PORT"
+    )]
+    jwks_allow_addrs: Vec<std::net::SocketAddr>,
+    /// CA certificates (PEM) to trust besides the system's, for an issuer on a private PKI.
+    #[arg(long, env = "JWTSHIELD_JWKS_CA_FILE", value_name = "FILE")]
+    jwks_ca_file: Option<PathBuf>,
+    /// Timeout of each fetch, in milliseconds.
+    #[arg(
+        long,
+        env = "JWTSHIELD_JWKS_FETCH_TIMEOUT_MS",
+        value_name = "MS",
+        default_value_t = 5000
+    )]
+    jwks_fetch_timeout_ms: u64,
+}
+
+impl FetchArgs {
+    fn config(&self) -> Result<jwtshield_jwks::Config, Fatal> {
+        if self.jwks_allow_insecure {
+            eprintln!(
+                "jwtshield: warning: --jwks-allow-insecure: http and internal key URLs are allowed"
+            );
+        }
+        let extra_roots = match &self.jwks_ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                Fatal(format!(
+                    "cannot read --jwks-ca-file {}: {e}",
+                    path.display()
+                ))
+            })?),
+            None => None,
+        };
+        Ok(jwtshield_jwks::Config {
+            guard: jwtshield_jwks::GuardConfig {
+                allow_http: self.jwks_allow_insecure,
+                allow_private: self.jwks_allow_insecure,
+                allowed_addrs: self.jwks_allow_addrs.clone(),
+            },
+            fetch_timeout: std::time::Duration::from_millis(self.jwks_fetch_timeout_ms.max(1)),
+            extra_roots,
+            // one lookup, nothing to keep
+            verified_cache_entries: 0,
+            ..jwtshield_jwks::Config::default()
+        })
+    }
+
+    fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Fatal(format!("cannot start the runtime: {e}")))
+    }
 }
 
 #[derive(Args)]
@@ -134,9 +221,8 @@ struct ValidateArgs {
     /// Verify with the keys in this JWKS file instead of finding them; nothing is fetched.
     #[arg(long, value_name = "FILE")]
     jwks: Option<PathBuf>,
-    /// Development and tests only: allow http:// key URLs and loopback/private addresses.
-    #[arg(long, env = "JWTSHIELD_JWKS_ALLOW_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
-    jwks_allow_insecure: bool,
+    #[command(flatten)]
+    fetch: FetchArgs,
     /// Print the ValidationResult JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -196,6 +282,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve(*a),
         Command::DemoToken(a) => demo_token(a),
         Command::Revoke(a) => revoke(a),
+        Command::Check(a) => check(a),
     };
     match result {
         Ok(code) => code,
@@ -293,7 +380,7 @@ fn resolve_policy(src: &PolicySource) -> Result<CompiledPolicy, Fatal> {
 fn keys_for(
     policy: &CompiledPolicy,
     jwks: Option<&PathBuf>,
-    insecure: bool,
+    fetch: &FetchArgs,
     token: &Token<'_>,
 ) -> Result<KeySet, Fatal> {
     if let Some(path) = jwks {
@@ -304,24 +391,8 @@ fn keys_for(
     if let Some(keys) = policy.inline_keys() {
         return Ok(keys.as_ref().clone());
     }
-    if insecure {
-        eprintln!(
-            "jwtshield: warning: --jwks-allow-insecure: http and internal key URLs are allowed"
-        );
-    }
-    let cfg = jwtshield_jwks::Config {
-        guard: if insecure {
-            jwtshield_jwks::GuardConfig::insecure()
-        } else {
-            jwtshield_jwks::GuardConfig::default()
-        },
-        ..jwtshield_jwks::Config::default()
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Fatal(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(async {
+    let cfg = fetch.config()?;
+    FetchArgs::runtime()?.block_on(async {
         let sets = jwtshield_jwks::KeySets::new(cfg).map_err(Fatal)?;
         Ok(sets.keys_for_token(policy, token).await)
     })
@@ -331,7 +402,7 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, Fatal> {
     let policy = resolve_policy(&a.source)?;
     let text = read_token(&a.token)?;
     let token = Token::parse(&text, &Limits::default());
-    let keys = keys_for(&policy, a.jwks.as_ref(), a.jwks_allow_insecure, &token)?;
+    let keys = keys_for(&policy, a.jwks.as_ref(), &a.fetch, &token)?;
     let report = jwtshield_core::validate(&token, &keys, &policy, now_or(a.now));
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -345,6 +416,46 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, Fatal> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+fn check(a: CheckArgs) -> Result<ExitCode, Fatal> {
+    let (issuer, algs, jwks_uri) = match (&a.issuer, &a.profile) {
+        (Some(issuer), _) => (issuer.clone(), None, None),
+        (None, Some(id)) => {
+            let profiles = load_profiles(a.profiles.as_ref())?;
+            let p = profiles.get(id).ok_or_else(|| {
+                Fatal(format!(
+                    "no profile \"{id}\"; loaded: {}",
+                    profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            let policy = p.policy();
+            (
+                policy.issuer.primary().to_owned(),
+                Some(policy.allowed_algs.clone()),
+                policy.jwks_uri.clone(),
+            )
+        }
+        (None, None) => return Err(Fatal("give an ISSUER or --profile ID".into())),
+    };
+    let cfg = a.fetch.config()?;
+    let report = FetchArgs::runtime()?.block_on(async {
+        let sets = jwtshield_jwks::KeySets::new(cfg).map_err(Fatal)?;
+        Ok::<_, Fatal>(sets.examine(&issuer, algs, jwks_uri.as_deref()).await)
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!(
+            "{}",
+            render::doctor(&report, std::io::stdout().is_terminal())
+        );
+    }
+    Ok(match report.verdict {
+        jwtshield_core::doctor::Verdict::Healthy => ExitCode::SUCCESS,
+        jwtshield_core::doctor::Verdict::Problems => ExitCode::from(1),
+        jwtshield_core::doctor::Verdict::Unreachable => ExitCode::from(2),
     })
 }
 

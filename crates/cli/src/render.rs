@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use jwtshield_core::doctor::{DoctorReport, Level, Verdict};
 use jwtshield_core::presets::Preset;
 use jwtshield_core::{Inspection, Report, Severity, Status};
 use serde_json::Value;
@@ -77,6 +78,77 @@ pub fn report(r: &Report, color: bool) -> String {
                 .unwrap_or_default(),
             key.alg
         );
+    }
+    out
+}
+
+/// The issuer doctor's report: verdict, where things are, the keys, every problem.
+pub fn doctor(r: &DoctorReport, color: bool) -> String {
+    let mut out = String::new();
+    let verdict = match r.verdict {
+        Verdict::Healthy => paint("HEALTHY", "1;32", color),
+        Verdict::Problems => paint("PROBLEMS", "1;31", color),
+        Verdict::Unreachable => paint("UNREACHABLE", "1;31", color),
+    };
+    let _ = writeln!(out, "{verdict}  {}\n", r.issuer);
+    let _ = writeln!(out, "  discovery  {}", r.discovery_url);
+    if let Some(i) = &r.discovery_issuer {
+        let _ = writeln!(out, "  issuer     {i}");
+    }
+    if let Some(u) = &r.jwks_uri {
+        let _ = writeln!(out, "  jwks_uri   {u}");
+    }
+    if let Some(c) = &r.cache_control {
+        let _ = writeln!(out, "  cache      {c}");
+    }
+    if !r.keys.is_empty() || !r.skipped_keys.is_empty() {
+        let _ = writeln!(out, "\n  keys");
+    }
+    for k in &r.keys {
+        let size = match (k.bits, k.crv) {
+            (Some(b), _) => format!("{b} bits"),
+            (None, Some(c)) => c.to_owned(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "    {:<24} {:<4} {:<10} alg {:<6} use {}",
+            k.kid.as_deref().unwrap_or("(no kid)"),
+            k.kty,
+            size,
+            k.alg.as_deref().unwrap_or("-"),
+            k.use_.as_deref().unwrap_or("-"),
+        );
+    }
+    for k in &r.skipped_keys {
+        let _ = writeln!(
+            out,
+            "    {:<24} {}",
+            k.kid.as_deref().unwrap_or("(no kid)"),
+            paint(&format!("refused: {}", k.reason), "31", color)
+        );
+    }
+    if !r.algorithms_offered.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  algorithms offered  {}",
+            r.algorithms_offered.join(", ")
+        );
+    }
+    if let Some(a) = &r.algorithms_allowed {
+        let _ = writeln!(out, "  algorithms allowed  {}", a.join(", "));
+    }
+    if !r.problems.is_empty() {
+        let _ = writeln!(out);
+    }
+    for p in &r.problems {
+        let sev = match p.severity {
+            Level::Error => paint("error", "31", color),
+            Level::Warning => paint("warning", "33", color),
+            Level::Info => paint("info", "36", color),
+        };
+        let _ = writeln!(out, "  [{sev}] {}", p.code);
+        let _ = writeln!(out, "      {}", p.message);
     }
     out
 }

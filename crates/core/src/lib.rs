@@ -37,6 +37,7 @@ pub mod b64;
 pub mod checks;
 pub mod claims;
 pub mod diagnostics;
+pub mod doctor;
 pub mod finding;
 pub mod gateway;
 pub mod inspect;

@@ -40,6 +40,8 @@ pub struct Fetched {
     pub body: Vec<u8>,
     /// `Cache-Control: max-age` in seconds, when present and not `no-cache`/`no-store`.
     pub max_age: Option<u64>,
+    /// The `Cache-Control` header as sent (for the issuer doctor).
+    pub cache_control: Option<String>,
 }
 
 /// The HTTP side: a client with the guard wired in.
@@ -117,8 +119,14 @@ fn describe(e: &reqwest::Error) -> FetchError {
 }
 
 impl Http {
-    /// A client for `guard`, with a per-request `timeout` and body cap `max_bytes`.
-    pub fn new(guard: GuardConfig, timeout: Duration, max_bytes: usize) -> Result<Http, String> {
+    /// A client for `guard`, with a per-request `timeout` and body cap `max_bytes`,
+    /// trusting the system's roots and `extra_roots` (PEM, for a private PKI).
+    pub fn new(
+        guard: GuardConfig,
+        timeout: Duration,
+        max_bytes: usize,
+        extra_roots: Option<&[u8]>,
+    ) -> Result<Http, String> {
         let guard = Arc::new(guard);
         let redirect_guard = guard.clone();
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
@@ -136,7 +144,13 @@ impl Http {
             ACCEPT,
             reqwest::header::HeaderValue::from_static("application/json, application/jwk-set+json"),
         );
+        let roots = match extra_roots {
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("cannot read the extra CA certificates: {e}"))?,
+            None => Vec::new(),
+        };
         let client = reqwest::Client::builder()
+            .tls_certs_merge(roots)
             .default_headers(headers)
             .user_agent(concat!("jwtshield/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
@@ -203,6 +217,11 @@ impl Http {
                 )));
             }
             let max_age = max_age(resp.headers());
+            let cache_control = resp
+                .headers()
+                .get(CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let mut body = Vec::new();
             while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
                 if body.len() + chunk.len() > self.max_bytes {
@@ -213,7 +232,11 @@ impl Http {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(Fetched { body, max_age })
+            Ok(Fetched {
+                body,
+                max_age,
+                cache_control,
+            })
         };
         match tokio::time::timeout(self.timeout + Duration::from_millis(100), work).await {
             Ok(r) => r,

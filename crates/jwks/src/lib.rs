@@ -41,6 +41,7 @@
 //! ```
 
 pub mod discovery;
+mod doctor;
 mod entry;
 pub mod fetch;
 pub mod guard;
@@ -98,6 +99,9 @@ pub struct Config {
     /// discovery) fetch; more are answered at once with `JWKS_UNREACHABLE`. Defaults
     /// to 64.
     pub max_waiters_per_set: usize,
+    /// CA certificates (PEM) trusted for key-set and discovery fetches besides the
+    /// system's: an issuer on a private PKI. Defaults to none.
+    pub extra_roots: Option<Vec<u8>>,
 }
 
 impl Default for Config {
@@ -118,6 +122,7 @@ impl Default for Config {
             guard: GuardConfig::default(),
             verified_cache_entries: verified::DEFAULT_ENTRIES,
             max_waiters_per_set: 64,
+            extra_roots: None,
         }
     }
 }
@@ -282,7 +287,12 @@ pub fn join(issuer: &str, path: &str) -> String {
 impl KeySets {
     /// A cache with this configuration. Needs a Tokio runtime when used.
     pub fn new(cfg: Config) -> Result<KeySets, String> {
-        let http = Http::new(cfg.guard.clone(), cfg.fetch_timeout, cfg.max_response_bytes)?;
+        let http = Http::new(
+            cfg.guard.clone(),
+            cfg.fetch_timeout,
+            cfg.max_response_bytes,
+            cfg.extra_roots.as_deref(),
+        )?;
         let verified = VerifiedCache::new(cfg.verified_cache_entries);
         Ok(KeySets {
             inner: Arc::new(Inner {

@@ -34,6 +34,10 @@ pub struct ServeArgs {
         value_name = "IP:PORT"
     )]
     pub jwks_allow_addrs: Vec<String>,
+    /// CA certificates (PEM) trusted for key-set and discovery fetches besides the
+    /// system's: an issuer on a private PKI.
+    #[arg(long, env = "JWTSHIELD_JWKS_CA_FILE", value_name = "FILE")]
+    pub jwks_ca_file: Option<PathBuf>,
     /// Log format: text or json. Default text.
     #[arg(long, env = "JWTSHIELD_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
@@ -392,7 +396,17 @@ impl ServerConfig {
                 ConfigError(format!("jwks allow_addrs: \"{a}\" is not IP:PORT ({e})"))
             })?);
         }
+        let extra_roots = match &args.jwks_ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                ConfigError(format!(
+                    "cannot read --jwks-ca-file {}: {e}",
+                    path.display()
+                ))
+            })?),
+            None => None,
+        };
         let jwks = jwtshield_jwks::Config {
+            extra_roots,
             fetch_timeout: millis(
                 "jwks fetch_timeout_ms",
                 args.jwks_fetch_timeout_ms,

@@ -65,6 +65,7 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::presets::get))
         .routes(routes!(routes::profiles::list))
         .routes(routes!(routes::profiles::get))
+        .routes(routes!(routes::doctor::check))
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
         .routes(routes!(routes::health::status))
@@ -128,6 +129,11 @@ fn exactly_one_policy_source(api: &mut utoipa::openapi::OpenApi) {
             "ValidateRequest",
             &["policy", "issuer_profile_id"][..],
             "A token and either an inline `policy` or an `issuer_profile_id`, exactly one. Unknown members and `null` members are refused.",
+        ),
+        (
+            "IssuerCheckRequest",
+            &["issuer", "issuer_profile_id"][..],
+            "An `issuer` URL or an `issuer_profile_id`, exactly one. Unknown members and `null` members are refused.",
         ),
         (
             "NewRule",

@@ -1,6 +1,7 @@
 //! The `jwtshield` binary, run as a user would: exit codes, output, files, stdin.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod check;
 mod commands;
 mod fleet;
 mod nginx;

@@ -92,3 +92,63 @@ http {{
         .spawn()
         .unwrap()
 }
+
+/// A TLS listener for `axum::serve`: each accepted connection's handshake is done
+/// before it is handed over (one at a time; enough for a test issuer).
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// Serves over HTTPS on 127.0.0.1 the router `make` builds for the bound address, with
+/// a certificate made here for 127.0.0.1; returns the address and the certificate (PEM)
+/// for the client to trust.
+pub fn spawn_https(
+    make: impl FnOnce(SocketAddr) -> axum::Router + Send + 'static,
+) -> (SocketAddr, String) {
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap().keep();
+    let (cert, key) = (dir.join("issuer.crt"), dir.join("issuer.key"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let tls = jwtshield_server::tls::Tls::load(&cert, &key).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = tcp.local_addr().unwrap();
+            tx.send(addr).unwrap();
+            let listener = TlsListener {
+                tcp,
+                acceptor: tls.acceptor(),
+            };
+            axum::serve(listener, make(addr)).await.unwrap();
+        });
+    });
+    (rx.recv().unwrap(), ck.cert.pem())
+}

@@ -1,6 +1,7 @@
 //! One module per area; `crate::app` merges them.
 
 pub mod authz;
+pub mod doctor;
 pub mod health;
 pub mod metrics;
 pub mod presets;

@@ -320,3 +320,75 @@ async fn status_shows_what_cannot_be_fetched_and_why() {
         );
     }
 }
+
+/// The issuer doctor over HTTP: a profile's issuer examined afresh (a real fetch each
+/// time), a report with the keys and every problem; a wrong request is a problem
+/// naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_issuer_doctor_examines_a_profile_or_an_issuer() {
+    let jwks = jwks_server(rsa_jwks(), false).await;
+    let iss = jwks.issuer();
+    let svc = Service::start(config(Some(json!({"acme": seed_policy(&iss)})))).await;
+    let before = jwks.hits();
+    let (status, headers, v) = svc
+        .post(
+            "/v1/issuers/check",
+            json!({"issuer_profile_id": "acme"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(jwks.hits(), before + 1, "fetched afresh, once");
+    assert_eq!(v["issuer"], iss.as_str());
+    assert_eq!(v["jwks_uri"], format!("{iss}.well-known/jwks.json"));
+    assert_eq!(v["keys"][0]["kid"], "k1");
+    assert_eq!(v["algorithms_allowed"], json!(["RS256"]));
+    // a local http issuer: works (insecure test mode) but is named for what it is
+    assert_eq!(v["verdict"], "problems");
+    let codes: Vec<&str> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    for c in [
+        "ISSUER_NOT_HTTPS",
+        "JWKS_URI_NOT_HTTPS",
+        "DISCOVERY_NOT_FOUND",
+        "CACHE_CONTROL_MISSING",
+    ] {
+        assert!(codes.contains(&c), "{c} not in {codes:?}");
+    }
+    let (status, _, v) = svc
+        .post("/v1/issuers/check", json!({"issuer": iss}).to_string())
+        .await;
+    assert_eq!(
+        (status, v["jwks_uri"].clone()),
+        (200, json!(format!("{iss}.well-known/jwks.json")))
+    );
+    assert_eq!(jwks.hits(), before + 2);
+
+    for (body, want, field) in [
+        (json!({}), 400, Some("issuer")),
+        (
+            json!({"issuer": iss, "issuer_profile_id": "acme"}),
+            400,
+            Some("issuer"),
+        ),
+        (json!({"issuer": "ftp://example.com/"}), 400, Some("issuer")),
+        (
+            json!({"issuer": "https://example.com/?x=1"}),
+            400,
+            Some("issuer"),
+        ),
+        (json!({"issuer": null}), 400, Some("issuer")),
+        (json!({"issuer_profile_id": "nope"}), 404, None),
+    ] {
+        let (status, headers, v) = svc.post("/v1/issuers/check", body.to_string()).await;
+        assert_eq!(status, want, "{body}: {v}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        if let Some(f) = field {
+            assert_eq!(v["field"], f, "{body}: {v}");
+        }
+    }
+}
