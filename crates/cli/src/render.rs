@@ -110,13 +110,17 @@ pub fn doctor(r: &DoctorReport, color: bool) -> String {
             (None, Some(c)) => c.to_owned(),
             _ => String::new(),
         };
+        let algs = match &k.alg {
+            Some(a) => format!("{a} (pinned)"),
+            None if k.algorithms.is_empty() => "none".to_owned(),
+            None => k.algorithms.join(","),
+        };
         let _ = writeln!(
             out,
-            "    {:<24} {:<4} {:<10} alg {:<6} use {}",
+            "    {:<24} {:<4} {:<10} use {:<4} verifies {algs}",
             k.kid.as_deref().unwrap_or("(no kid)"),
             k.kty,
             size,
-            k.alg.as_deref().unwrap_or("-"),
             k.use_.as_deref().unwrap_or("-"),
         );
     }

@@ -100,7 +100,7 @@ pub enum Level {
 /// One thing the doctor found.
 #[derive(Clone, Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Problem {
+pub struct DoctorFinding {
     /// Stable UPPER_SNAKE name.
     pub code: &'static str,
     /// How serious.
@@ -143,7 +143,7 @@ pub struct DoctorReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub algorithms_allowed: Option<Vec<&'static str>>,
     /// Every finding, errors first.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<DoctorFinding>,
 }
 
 /// The discovery document of `issuer` (OpenID Connect Discovery 1.0 §4).
@@ -172,11 +172,11 @@ pub fn jwks_uri_of(issuer: &str, discovery: &Fetch) -> Option<String> {
     }
 }
 
-struct Findings(Vec<Problem>);
+struct Findings(Vec<DoctorFinding>);
 
 impl Findings {
     fn push(&mut self, code: &'static str, severity: Level, message: String, evidence: Value) {
-        self.0.push(Problem {
+        self.0.push(DoctorFinding {
             code,
             severity,
             message,

@@ -351,6 +351,11 @@ impl Key {
             },
             bits: self.rsa_bits(),
             use_: self.use_.clone(),
+            algorithms: Alg::ALL
+                .into_iter()
+                .filter(|a| self.can_verify(*a))
+                .map(Alg::as_str)
+                .collect(),
         }
     }
 }
@@ -426,6 +431,9 @@ pub struct KeySummary {
     /// Declared `use`.
     #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
     pub use_: Option<String>,
+    /// The algorithms it may verify: its family's, narrowed by its `alg`, none when its
+    /// `use`/`key_ops` say it does not verify.
+    pub algorithms: Vec<&'static str>,
 }
 
 /// A set of verification keys with the keys that were refused.

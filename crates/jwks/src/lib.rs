@@ -201,6 +201,9 @@ pub struct KeySetStatus {
     pub expires_at: Option<String>,
     /// Their lifetime: `Cache-Control: max-age` clamped to the configured bounds.
     pub ttl_seconds: Option<u64>,
+    /// When the refresher fetches the set again (RFC 3339): shortly before it expires
+    /// for a set in use or kept warm, one cooldown after a failed attempt.
+    pub next_refresh_at: Option<String>,
     /// The last fetch error, if the last attempt failed.
     pub last_error: Option<String>,
     /// Fetch attempts so far.
@@ -570,6 +573,15 @@ impl KeySets {
                     fetched_at: good.map(|g| unix(g.fetched_at)),
                     expires_at: good.map(|g| unix(g.fetched_at + g.ttl)),
                     ttl_seconds: good.map(|g| g.ttl.as_secs()),
+                    next_refresh_at: match (&st.last_error, st.last_attempt, good) {
+                        (Some(_), Some(t), _) => {
+                            Some(unix(SystemTime::now() - t.elapsed() + cfg.cooldown))
+                        }
+                        (_, _, Some(g)) => Some(unix(
+                            g.fetched_at + g.ttl - cfg.refresh_ahead.min(g.ttl / 10),
+                        )),
+                        _ => None,
+                    },
                     last_error: st.last_error.as_ref().map(ToString::to_string),
                     fetch_count: st.fetches,
                     fetch_errors: st.fetch_errors,
