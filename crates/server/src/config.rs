@@ -101,6 +101,9 @@ pub struct ServeArgs {
     /// mint tokens. Loopback addresses only; never in production.
     #[arg(long, env = "JWTSHIELD_DEMO", value_parser = clap::builder::FalseyValueParser::new())]
     pub demo: bool,
+    /// Do not serve the web console at `/` (the API is unchanged).
+    #[arg(long, env = "JWTSHIELD_NO_CONSOLE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_console: bool,
     /// The embedded persistent store (revocation rules). Default
     /// $XDG_STATE_HOME/jwtshield, else ~/.local/state/jwtshield. Not used with --state-url.
     #[arg(long, env = "JWTSHIELD_DATA_DIR", value_name = "DIR")]
@@ -267,6 +270,8 @@ pub struct ServerConfig {
     pub log_format: LogFormat,
     /// `--demo`: the demo issuer and its profile.
     pub demo: bool,
+    /// The web console at `/` (off with `--no-console`).
+    pub console: bool,
     /// Where revocation rules are kept.
     pub store: crate::revocations::StoreConfig,
     /// How often the rules are reloaded from the store.
@@ -290,6 +295,7 @@ impl Default for ServerConfig {
             jwks: jwtshield_jwks::Config::default(),
             log_format: LogFormat::Text,
             demo: false,
+            console: true,
             store: crate::revocations::StoreConfig::Memory,
             state_resync: Duration::from_secs(5),
             admin: AdminConfig::default(),
@@ -615,6 +621,7 @@ impl ServerConfig {
             jwks,
             log_format,
             demo: args.demo,
+            console: !args.no_console,
             store,
             state_resync,
             admin,

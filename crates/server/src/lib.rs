@@ -10,6 +10,7 @@
 
 pub mod admission;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod fleet;
 pub mod problem;
@@ -75,6 +76,11 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         Some(_) => router.routes(routes!(demo::token)),
         None => router,
     };
+    let console = state.config().console;
+    let router = match console {
+        true => router.routes(routes!(console::index)),
+        false => router,
+    };
     // the admin API: closed unless configured; on --admin-listen only when that is given
     let admin_here = state.config().admin.enabled() && state.config().admin.listen.is_none();
     let router = match admin_here {
@@ -102,6 +108,10 @@ pub fn app_with_api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         )
         .with_state(state)
         .merge(docs)
+        .merge(match console {
+            true => Router::new().route("/console/{name}", axum::routing::get(console::asset)),
+            false => Router::new(),
+        })
         .fallback(|| async {
             Problem::not_found("not-found", "no such endpoint; see /openapi.json or /docs")
         })

@@ -3,6 +3,7 @@
 
 mod check;
 mod commands;
+mod console;
 mod fleet;
 mod nginx;
 mod readme;

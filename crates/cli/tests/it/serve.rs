@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::free_port;
 
-fn serve(args: &[&str], env: &[(&str, &str)]) -> Child {
+pub(crate) fn serve(args: &[&str], env: &[(&str, &str)]) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jwtshield"));
     cmd.env("JWTSHIELD_DATA_DIR", crate::support::data_dir());
     cmd.arg("serve")
@@ -25,7 +25,7 @@ fn serve(args: &[&str], env: &[(&str, &str)]) -> Child {
         .unwrap()
 }
 
-fn http(method: &str, port: u16, path: &str, body: &str) -> Option<(u16, String)> {
+pub(crate) fn http(method: &str, port: u16, path: &str, body: &str) -> Option<(u16, String)> {
     // a tiny HTTP/1.1 client, so the test needs no async runtime
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -41,7 +41,7 @@ fn http(method: &str, port: u16, path: &str, body: &str) -> Option<(u16, String)
     Some((status, body))
 }
 
-fn wait_ready(port: u16) {
+pub(crate) fn wait_ready(port: u16) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
         // serving (/healthz): a profile whose issuer hangs is never "ready"

@@ -95,7 +95,9 @@ async fn metrics_count_requests_validations_and_fetches() {
     }
 }
 
-const ROUTES: [(&str, &str); 11] = [
+const ROUTES: [(&str, &str); 13] = [
+    ("get", "/"),
+    ("post", "/v1/issuers/check"),
     ("post", "/v1/validate/jwt"),
     ("post", "/v1/inspect/token"),
     ("get", "/v1/presets"),
