@@ -62,7 +62,7 @@ async function step(name, fn) {
 async function open(page) {
   const res = await page.goto(`${fx.url}/`);
   assert.equal(res.status(), 200);
-  await page.waitForFunction(() => document.querySelectorAll('#profile option').length > 0);
+  await page.waitForFunction(() => document.querySelectorAll('#profile option').length > 0, null, { timeout: 60000 });
   return res;
 }
 
@@ -233,7 +233,7 @@ await step('after checks no token is in storage, cookies or the URL, and a reloa
   const sig = fx.tokens.valid.split('.')[2];
   assert.ok(requests.every((u) => !u.includes(sig)), 'no request URL carries the token');
   await page.reload();
-  await page.waitForFunction(() => document.querySelectorAll('#profile option').length > 0);
+  await page.waitForFunction(() => document.querySelectorAll('#profile option').length > 0, null, { timeout: 60000 });
   assert.equal(await page.inputValue('#token'), '');
   assert.equal(await page.isHidden('#result'), true);
   await page.context().close();

@@ -246,6 +246,9 @@ codes! {
     ISSUER_INVALID => (Issuer, Error);
     /// `iss` differs from the policy's issuer.
     ISSUER_MISMATCH => (Issuer, Error);
+    /// No profile accepts the token's `iss` (gateway routing by issuer); nothing of the
+    /// configured issuers is listed.
+    ISSUER_UNKNOWN => (Issuer, Error);
     /// `iss` differs from the expected issuer only by a trailing slash (Auth0 issuers end with `/`).
     ISSUER_TRAILING_SLASH => (Issuer, Info);
     /// `iss` differs from the expected issuer only in letter case; issuers compare case-sensitively.

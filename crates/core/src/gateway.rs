@@ -188,6 +188,39 @@ fn is_b64token_char(b: u8) -> bool {
     B64TOKEN[usize::from(b)]
 }
 
+/// The profile for a request that names none: the one whose issuers include the
+/// token's `iss`, found in `index` with one lookup. The `iss` is read unverified, only to
+/// choose the policy that then verifies the token (its keys, its exact issuer). A refusal
+/// names no configured issuer.
+pub fn route_by_issuer<'i>(
+    token: &crate::Token<'_>,
+    index: &'i crate::IssuerIndex,
+) -> Result<&'i str, Decision> {
+    let Some(claims) = token.claims() else {
+        let why = token
+            .findings()
+            .first()
+            .map_or("the token does not decode", |f| f.code.as_str());
+        return Err(Decision::invalid_token(&format!(
+            "{why}: the token names no issuer, so no profile can be chosen"
+        )));
+    };
+    let Some(iss) = claims.get_str("iss") else {
+        return Err(Decision::invalid_token(
+            "ISSUER_MISSING: the token has no iss, so no profile can be chosen",
+        ));
+    };
+    match index.route(iss) {
+        crate::Route::Profile(id) => Ok(id),
+        crate::Route::Ambiguous(_) => Err(Decision::invalid_request(
+            "several profiles accept the token's issuer: name one with ?profile= or X-JWTShield-Profile",
+        )),
+        crate::Route::Unknown => Err(Decision::invalid_token(
+            "ISSUER_UNKNOWN: no profile accepts the token's issuer",
+        )),
+    }
+}
+
 const KEYS_UNAVAILABLE: [Code; 3] = [
     Code::JWKS_UNREACHABLE,
     Code::JWKS_REFUSED,

@@ -39,6 +39,7 @@ pub mod claims;
 pub mod diagnostics;
 pub mod doctor;
 pub mod finding;
+pub mod forward;
 pub mod gateway;
 pub mod inspect;
 pub mod json;
@@ -66,7 +67,7 @@ pub use keys::{
 };
 pub use policy::{ClaimRule, CompiledPolicy, Issuers, Policy, PolicyError, Secret};
 pub use presets::{Preset, PresetError};
-pub use profiles::{ProfileError, Profiles, parse_profiles};
+pub use profiles::{IssuerIndex, ProfileError, Profiles, Route, parse_profiles};
 pub use report::{KeyUsed, Report, Verified};
 pub use sigcache::{SignatureCache, VerifiedSignature};
 pub use token::{Digest, Limits, Token};

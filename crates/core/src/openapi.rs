@@ -142,6 +142,23 @@ pub fn audience_claim() -> RefOr<Schema> {
         .into()
 }
 
+/// `forward_claims`: header name to claim name or JSON Pointer.
+pub fn forward_claims() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::Object))
+        .property_names(Some(
+            string()
+                .pattern(Some("^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$"))
+                .build(),
+        ))
+        .additional_properties(Some(string().min_length(Some(1))))
+        .max_properties(Some(crate::forward::MAX_ENTRIES))
+        .description(Some(
+            "Gateway mode: response header name to the claim it carries on a 200 (a claim name, or a JSON Pointer starting with `/` for nested claims). At most 32. Not allowed: hop-by-hop, credential, cookie and framing headers, and X-Auth-* / X-RateLimit-* (set by JWTShield). A value with a control character, or over 4096 bytes, is not sent.",
+        ))
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

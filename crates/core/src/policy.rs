@@ -2,6 +2,7 @@
 //! "encode all eight as configuration, not code"). Field names and defaults are fixed
 //! by the contract; see `docs/api.md`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -298,6 +299,13 @@ pub struct Policy {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = crate::ratelimit::RateLimit))]
     pub rate_limit: Option<crate::ratelimit::RateLimit>,
+    /// Gateway mode (`/v1/authz`): response header name to the claim whose value it
+    /// carries on a 200, for the gateway to pass on. A claim by name, or nested by a JSON
+    /// Pointer starting with `/`. A value with a control character is never sent.
+    /// Defaults to none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::forward_claims))]
+    pub forward_claims: BTreeMap<String, String>,
 }
 
 /// A policy field that is wrong, and why.
@@ -391,6 +399,7 @@ impl Policy {
             secret: None,
             audience_claim: None,
             rate_limit: None,
+            forward_claims: BTreeMap::new(),
         }
     }
 
@@ -413,6 +422,15 @@ impl Policy {
             rl.check()
                 .map_err(|(field, m)| PolicyError::new(format!("rate_limit.{field}"), m))?;
         }
+        crate::forward::check(&self.forward_claims).map_err(|(header, m)| {
+            PolicyError::new(
+                match header.is_empty() {
+                    true => "forward_claims".to_owned(),
+                    false => format!("forward_claims.{header}"),
+                },
+                m,
+            )
+        })?;
         let typ = match &self.token_type {
             Some(t) if t.trim().is_empty() => {
                 return Err(PolicyError::new("token_type", "must not be empty"));

@@ -37,6 +37,60 @@ impl std::error::Error for ProfileError {}
 /// Loaded, validated profiles by id.
 pub type Profiles = BTreeMap<String, CompiledPolicy>;
 
+/// Which profile accepts a token's `iss`, for a gateway request that names no profile:
+/// a hash map from every issuer of every profile, built once per load, so that routing
+/// costs one lookup whatever the number of issuers (never a trial of each profile).
+#[derive(Clone, Debug, Default)]
+pub struct IssuerIndex {
+    map: std::collections::HashMap<String, Vec<String>>,
+}
+
+/// Where an `iss` leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// Exactly one profile accepts it.
+    Profile(&'a str),
+    /// Several do (say, one per audience): the request must name one.
+    Ambiguous(&'a [String]),
+    /// None does.
+    Unknown,
+}
+
+impl IssuerIndex {
+    /// The index of every issuer of `profiles` (a profile may list several).
+    pub fn build(profiles: &Profiles) -> IssuerIndex {
+        let mut map: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (id, p) in profiles {
+            for iss in p.policy().issuer.all() {
+                let ids = map.entry(iss.clone()).or_default();
+                if !ids.contains(id) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        IssuerIndex { map }
+    }
+
+    /// The profile for `iss` (compared exactly, as the issuer check does).
+    pub fn route(&self, iss: &str) -> Route<'_> {
+        match self.map.get(iss).map(Vec::as_slice) {
+            Some([one]) => Route::Profile(one),
+            Some(many) if !many.is_empty() => Route::Ambiguous(many),
+            _ => Route::Unknown,
+        }
+    }
+
+    /// Distinct issuers indexed.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when no profile is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
 /// Most bytes of profile configuration accepted.
 pub const MAX_PROFILES_BYTES: usize = 4 * 1024 * 1024;
 
@@ -83,6 +137,27 @@ pub fn parse_profiles(text: &str) -> Result<Profiles, ProfileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issuers_route_to_their_profile() {
+        let profiles = parse_profiles(
+            r#"{"a": {"issuer": ["https://a.example/", "https://login.a.example/"], "audiences": ["x"]},
+                "b-read": {"issuer": "https://b.example/", "audiences": ["read"]},
+                "b-write": {"issuer": "https://b.example/", "audiences": ["write"]}}"#,
+        )
+        .unwrap();
+        let index = IssuerIndex::build(&profiles);
+        assert_eq!(index.len(), 3);
+        assert_eq!(index.route("https://a.example/"), Route::Profile("a"));
+        assert_eq!(index.route("https://login.a.example/"), Route::Profile("a"));
+        assert_eq!(
+            index.route("https://b.example/"),
+            Route::Ambiguous(&["b-read".to_owned(), "b-write".to_owned()])
+        );
+        // exact: no trailing-slash or case folding
+        assert_eq!(index.route("https://a.example"), Route::Unknown);
+        assert_eq!(index.route("HTTPS://A.EXAMPLE/"), Route::Unknown);
+    }
 
     #[test]
     fn loads_and_names_the_broken_profile_and_field() {

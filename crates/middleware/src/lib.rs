@@ -63,6 +63,31 @@ impl Outcome<'_> {
     }
 }
 
+/// The bearer token of `headers`: exactly one `Authorization` header of visible ASCII
+/// with a well-formed Bearer credential; `Decision::no_token()` when there is none.
+pub fn bearer(headers: &HeaderMap) -> Result<&str, Decision> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(Decision::invalid_request(
+            "more than one Authorization header",
+        ));
+    }
+    let value = match first.map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            return Err(Decision::invalid_request(
+                "the Authorization header is not visible ASCII",
+            ));
+        }
+    };
+    match gateway::bearer_token(value)? {
+        Some(t) => Ok(t),
+        None => Err(Decision::no_token()),
+    }
+}
+
 /// Checks the bearer token of `headers` against `policy`: the shared logic of the
 /// middleware and the service's `/v1/authz`. The token is parsed once under `limits`;
 /// the verified-signature cache of `keysets` is consulted. `extra_scopes` are required
@@ -74,28 +99,20 @@ pub async fn authorize<'h>(
     extra_scopes: &[String],
     limits: &Limits,
 ) -> Outcome<'h> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let first = values.next();
-    if values.next().is_some() {
-        return Outcome::denied(Decision::invalid_request(
-            "more than one Authorization header",
-        ));
+    match bearer(headers) {
+        Ok(raw) => authorize_token(Token::parse(raw, limits), policy, keysets, extra_scopes).await,
+        Err(d) => Outcome::denied(d),
     }
-    let value = match first.map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(v)) => Some(v),
-        Some(Err(_)) => {
-            return Outcome::denied(Decision::invalid_request(
-                "the Authorization header is not visible ASCII",
-            ));
-        }
-    };
-    let raw = match gateway::bearer_token(value) {
-        Ok(Some(t)) => t,
-        Ok(None) => return Outcome::denied(Decision::no_token()),
-        Err(d) => return Outcome::denied(d),
-    };
-    let token = Token::parse(raw, limits);
+}
+
+/// [`authorize`] for a token already parsed (the service parses it first when its
+/// issuer chooses the profile).
+pub async fn authorize_token<'h>(
+    token: Token<'h>,
+    policy: &CompiledPolicy,
+    keysets: &KeySets,
+    extra_scopes: &[String],
+) -> Outcome<'h> {
     let report = keysets
         .validate(policy, &token, jwtshield_jwks::unix_now())
         .await;

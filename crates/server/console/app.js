@@ -12,7 +12,13 @@ async function api(method, path, body) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(path, init);
+  let res = await fetch(path, init);
+  // shed under load (503 + Retry-After): a read is retried a few times, a check once
+  for (let tries = method === 'GET' ? 3 : 1; res.status === 503 && tries > 0; tries--) {
+    const wait = Math.min(Number(res.headers.get('retry-after')) || 1, 2);
+    await new Promise((r) => setTimeout(r, wait * 1000));
+    res = await fetch(path, init);
+  }
   const type = res.headers.get('content-type') || '';
   const data = type.includes('json') ? await res.json() : await res.text();
   return { status: res.status, ok: res.ok, data };

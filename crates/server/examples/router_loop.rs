@@ -3,7 +3,9 @@
 //! `measured` only (`--toggle-collect`), so start-up and the warm-up do not count. The `bench` profile's JWKS is served on
 //! loopback by this process and fetched once before counting; every request carries the
 //! same valid RS256 token.
-//! Usage: `router_loop N [validate|authz] [VERIFIED_CACHE_ENTRIES]`
+//! `route` is `/v1/authz` naming no profile (the token's `iss` chooses it) with ISSUERS
+//! profiles loaded (the others with inline keys), the bench one loaded last.
+//! Usage: `router_loop N [validate|authz|route] [VERIFIED_CACHE_ENTRIES] [ISSUERS]`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::body::Body;
@@ -18,11 +20,12 @@ fn main() {
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
     let mode = args.next().unwrap_or_else(|| "validate".into());
     let cache: Option<usize> = args.next().and_then(|s| s.parse().ok());
+    let issuers: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let (app, request) = rt.block_on(setup(&mode, cache));
+    let (app, request) = rt.block_on(setup(&mode, cache, issuers));
     let ok = measured(n, || {
         rt.block_on(async {
             let res = app.clone().oneshot(request()).await.unwrap();
@@ -30,7 +33,7 @@ fn main() {
             let body = axum::body::to_bytes(res.into_body(), 1 << 20)
                 .await
                 .unwrap();
-            status == 200 && (mode == "authz" || body.starts_with(b"{\"valid\":true"))
+            status == 200 && (mode != "validate" || body.starts_with(b"{\"valid\":true"))
         })
     });
     assert_eq!(ok, n, "every request must succeed");
@@ -41,6 +44,7 @@ fn main() {
 async fn setup(
     mode: &str,
     cache: Option<usize>,
+    issuers: usize,
 ) -> (axum::Router, impl Fn() -> Request<Body> + use<>) {
     let signer = Signer::rsa("bench-1");
     let jwks = json!({"keys": [signer.jwk_pinned()]}).to_string();
@@ -55,14 +59,19 @@ async fn setup(
     );
     tokio::spawn(async move { axum::serve(listener, jwks_app).await.unwrap() });
 
+    let mut profiles = json!({"bench": {
+        "issuer": issuer, "audiences": ["https://api.acme.com/"], "allowed_algs": ["RS256"],
+        "required_claims": ["sub", "scope"], "clock_skew_seconds": 60, "max_ttl_seconds": 172800
+    }});
+    let other = Signer::ec("P-256", "other");
+    for i in 1..issuers {
+        profiles[format!("tenant-{i:04}")] = json!({
+            "issuer": format!("https://tenant-{i}.example.com/"), "audiences": ["https://api.acme.com/"],
+            "allowed_algs": ["ES256"], "jwks": {"keys": [other.jwk()]}
+        });
+    }
     let mut cfg = ServerConfig {
-        profiles_json: Some(
-            json!({"bench": {
-                "issuer": issuer, "audiences": ["https://api.acme.com/"], "allowed_algs": ["RS256"],
-                "required_claims": ["sub", "scope"], "clock_skew_seconds": 60, "max_ttl_seconds": 172800
-            }})
-            .to_string(),
-        ),
+        profiles_json: Some(profiles.to_string()),
         ..ServerConfig::default()
     };
     cfg.jwks.guard.allow_http = true;
@@ -83,9 +92,13 @@ async fn setup(
                "permissions": ["read:messages"]}),
     );
     let body = json!({"token": token, "issuer_profile_id": "bench"}).to_string();
-    let authz = mode == "authz";
+    let authz = mode != "validate";
+    let path = match mode {
+        "route" => "/v1/authz",
+        _ => "/v1/authz?profile=bench",
+    };
     let request = move || match authz {
-        true => Request::get("/v1/authz?profile=bench")
+        true => Request::get(path)
             .header("authorization", format!("Bearer {token}"))
             .body(Body::empty())
             .unwrap(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use jwtshield_core::{Profiles, parse_profiles};
+use jwtshield_core::{IssuerIndex, Profiles, parse_profiles};
 use jwtshield_jwks::KeySets;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -22,6 +22,7 @@ struct Inner {
     config: ServerConfig,
     admission: Arc<crate::admission::Admission>,
     profiles: ArcSwap<Profiles>,
+    issuers: ArcSwap<IssuerIndex>,
     keysets: KeySets,
     started: Instant,
     started_at: SystemTime,
@@ -118,6 +119,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 admission,
                 config,
+                issuers: ArcSwap::from_pointee(IssuerIndex::build(&profiles)),
                 profiles: ArcSwap::from_pointee(profiles),
                 keysets,
                 started: Instant::now(),
@@ -140,13 +142,23 @@ impl AppState {
         self.inner.profiles.load_full()
     }
 
+    /// Which profile accepts which issuer (for gateway requests that name none).
+    pub fn issuers(&self) -> arc_swap::Guard<Arc<IssuerIndex>> {
+        self.inner.issuers.load()
+    }
+
     /// Replaces the profiles atomically and starts warming their key sets.
     pub fn set_profiles(&self, profiles: Profiles) {
         for p in profiles.values() {
             self.inner.keysets.keep_warm(p);
         }
         metrics::gauge!("jwtshield_profiles").set(profiles.len() as f64);
+        let index = IssuerIndex::build(&profiles);
+        metrics::gauge!("jwtshield_issuers").set(index.len() as f64);
         self.inner.profiles.store(Arc::new(profiles));
+        // a request between the two stores may route by the old index: its profile id
+        // is looked up in the new profiles, and a missing one is an unknown issuer
+        self.inner.issuers.store(Arc::new(index));
     }
 
     /// Re-reads the profiles file; a bad file is refused and the old profiles stay.

@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jwtshield_core::gateway::Decision;
 use jwtshield_middleware::{
-    authorize, caller_key, deny_response, rate_limit_headers, rate_limited_response,
+    authorize, authorize_token, bearer, caller_key, deny_response, rate_limit_headers,
+    rate_limited_response,
 };
 use serde::Deserialize;
 
@@ -35,7 +36,8 @@ pub struct AuthzDenial {
 /// Query parameters of `/v1/authz`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct AuthzQuery {
-    /// The issuer profile (or header `X-JWTShield-Profile`).
+    /// The issuer profile (or header `X-JWTShield-Profile`). Without either, the
+    /// token's `iss` chooses the profile that accepts it.
     #[param(example = "demo")]
     pub profile: Option<String>,
     /// Scopes required on top of the profile's, space- or comma-separated (or header
@@ -50,7 +52,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn identity_headers(res: &mut Response, verified: &jwtshield_core::Verified) {
+fn identity_headers(
+    res: &mut Response,
+    verified: &jwtshield_core::Verified,
+    forward: &std::collections::BTreeMap<String, String>,
+) {
     static SUBJECT: HeaderName = HeaderName::from_static("x-auth-subject");
     static SCOPES: HeaderName = HeaderName::from_static("x-auth-scopes");
     static ISSUER: HeaderName = HeaderName::from_static("x-auth-issuer");
@@ -74,6 +80,16 @@ fn identity_headers(res: &mut Response, verified: &jwtshield_core::Verified) {
         &CLAIMS,
         &jwtshield_core::b64::encode(verified.claims().as_str()),
     );
+    // the profile's forward_claims: names checked when the profile loaded, values
+    // without control characters (else left out)
+    for (name, value) in jwtshield_core::forward::headers(forward, verified.claims()) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value).or_else(|_| HeaderValue::from_bytes(value.as_bytes())),
+        ) {
+            h.insert(n, v);
+        }
+    }
 }
 
 /// Decides whether the request's bearer token may pass.
@@ -90,9 +106,9 @@ fn identity_headers(res: &mut Response, verified: &jwtshield_core::Verified) {
         ("X-JWTShield-Required-Scopes" = Option<String>, Header, description = "Scopes required on top of the profile's, when not in the query"),
     ),
     responses(
-        (status = 200, description = "Valid. Headers X-Auth-Subject, X-Auth-Scopes (space-separated), X-Auth-Issuer, X-Auth-Claims (base64url of the claims JSON) for the gateway to forward"),
-        (status = 400, description = "Malformed Authorization header or no profile: WWW-Authenticate error=\"invalid_request\"", body = AuthzDenial),
-        (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check; without error when no token was sent", body = AuthzDenial),
+        (status = 200, description = "Valid. Headers X-Auth-Subject, X-Auth-Scopes (space-separated), X-Auth-Issuer, X-Auth-Claims (base64url of the claims JSON) and the profile's forward_claims for the gateway to forward"),
+        (status = 400, description = "Malformed Authorization header, or no profile named and several profiles accept the token's issuer: WWW-Authenticate error=\"invalid_request\"", body = AuthzDenial),
+        (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check (ISSUER_UNKNOWN when no profile was named and none accepts the token's iss); without error when no token was sent", body = AuthzDenial),
         (status = 403, description = "Only required scopes are missing: error=\"insufficient_scope\", scope=\"...\"", body = AuthzDenial),
         (status = 404, description = "Unknown profile", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "The profile's rate_limit for this caller is exceeded: Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset (Unix time)", body = AuthzDenial),
@@ -109,14 +125,31 @@ pub async fn authz(
         .as_deref()
         .filter(|p| !p.is_empty())
         .or_else(|| header(&headers, "x-jwtshield-profile"));
-    let Some(profile_id) = profile_id else {
-        let d = Decision::invalid_request(
-            "no issuer profile: add ?profile=ID or the X-JWTShield-Profile header",
-        );
-        return count(deny_response(&d, REALM));
-    };
     let profiles = state.profiles();
+    let (profile_id, routed) = match profile_id {
+        Some(id) => (std::borrow::Cow::Borrowed(id), None),
+        // no profile named: the token's issuer chooses it
+        None => match route(&state, &headers) {
+            Ok((token, id)) => (std::borrow::Cow::Owned(id), Some(token)),
+            Err(d) => {
+                tracing::info!(
+                    target: "jwtshield::authz",
+                    status = d.status,
+                    reason = d.description.as_deref().unwrap_or(""),
+                    "request refused: no profile named, and the token's issuer chose none"
+                );
+                return count(deny_response(&d, REALM));
+            }
+        },
+    };
+    let profile_id: &str = &profile_id;
     let Some(policy) = profiles.get(profile_id) else {
+        if routed.is_some() {
+            // the profiles were reloaded between the two reads, without this issuer
+            let d =
+                Decision::invalid_token("ISSUER_UNKNOWN: no profile accepts the token's issuer");
+            return count(deny_response(&d, REALM));
+        }
         return count(Problem::unknown_profile(profile_id, &profiles).into_response());
     };
     let extra: Vec<String> = q
@@ -131,20 +164,25 @@ pub async fn authz(
         })
         .unwrap_or_default();
     let start = Instant::now();
-    let outcome = authorize(
-        &headers,
-        policy,
-        state.keysets(),
-        &extra,
-        &state.config().limits,
-    )
-    .await;
+    let outcome = match routed {
+        Some(token) => authorize_token(token, policy, state.keysets(), &extra).await,
+        None => {
+            authorize(
+                &headers,
+                policy,
+                state.keysets(),
+                &extra,
+                &state.config().limits,
+            )
+            .await
+        }
+    };
     let elapsed = start.elapsed();
     let res = match &outcome.verified {
         Some(verified) => match &policy.policy().rate_limit {
             None => {
                 let mut res = StatusCode::OK.into_response();
-                identity_headers(&mut res, verified);
+                identity_headers(&mut res, verified, &policy.policy().forward_claims);
                 res
             }
             Some(limit) => {
@@ -152,7 +190,7 @@ pub async fn authz(
                 let v = state.limiter().check(profile_id, limit, &caller).await;
                 let mut res = if v.allowed {
                     let mut res = StatusCode::OK.into_response();
-                    identity_headers(&mut res, verified);
+                    identity_headers(&mut res, verified, &policy.policy().forward_claims);
                     res
                 } else {
                     rate_limited_response(
@@ -193,6 +231,19 @@ pub async fn authz(
         );
     }
     count(res)
+}
+
+/// The token of the request and the profile whose issuers include its `iss` (one map
+/// lookup); the token is parsed once, here, and validated as parsed.
+fn route<'h>(
+    state: &AppState,
+    headers: &'h HeaderMap,
+) -> Result<(jwtshield_core::Token<'h>, String), Decision> {
+    let raw = bearer(headers)?;
+    let token = jwtshield_core::Token::parse(raw, &state.config().limits);
+    let index = state.issuers();
+    let id = jwtshield_core::gateway::route_by_issuer(&token, &index)?.to_owned();
+    Ok((token, id))
 }
 
 fn count(res: Response) -> Response {

@@ -208,3 +208,194 @@ async fn unreachable_keys_are_503_never_200() {
     assert_eq!(r.status(), 503);
     assert!(r.headers().get("retry-after").is_some());
 }
+
+/// A gateway request that names no profile: the token's `iss` picks it, through a map
+/// built at load; a profile may accept several issuers; an unknown or shared issuer is
+/// refused without listing any configured one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tokens_issuer_chooses_the_profile() {
+    let a = jwks_server(rsa_jwks(), false).await;
+    let b = jwks_server(rsa_jwks(), false).await;
+    let (iss_a, iss_b) = (a.issuer(), b.issuer());
+    // profile a accepts its issuer and a custom-domain alias sharing its key set
+    let alias = "https://login.tenant-a.example/".to_owned();
+    let mut pa = seed_policy(&iss_a);
+    pa["issuer"] = json!([iss_a, alias]);
+    pa["jwks_uri"] = json!(a.jwks_uri());
+    let mut pb = seed_policy(&iss_b);
+    pb["audiences"] = json!(["https://b.example/"]);
+    let shared = "https://shared.example/";
+    let mut profiles =
+        json!({"a": pa, "b": pb, "c-read": seed_policy(shared), "c-write": seed_policy(shared)});
+    // 1,000 more issuers, each its own profile (inline key: nothing fetched)
+    for i in 0..1000 {
+        let mut p = seed_policy(&format!("https://tenant-{i}.example/"));
+        p["jwks"] = rsa_jwks();
+        profiles[format!("t{i}")] = p;
+    }
+    let svc = Service::start(config(Some(profiles))).await;
+    let get = reqwest::Method::GET;
+    let bearer = |t: String| format!("Bearer {t}");
+
+    for (iss, want) in [
+        (iss_a.as_str(), "a"),
+        (alias.as_str(), "a"),
+        ("https://tenant-999.example/", "t999"),
+    ] {
+        let r = authz(
+            &svc,
+            get.clone(),
+            "/v1/authz",
+            Some(&bearer(rsa_token(claims(iss)))),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status(), 200, "{iss} -> {want}: {}", challenge(&r));
+        assert_eq!(r.headers()["x-auth-issuer"], iss);
+    }
+    // b's own audience: chosen by its issuer, then checked by its policy
+    let mut cb = claims(&iss_b);
+    cb["aud"] = json!("https://b.example/");
+    let r = authz(
+        &svc,
+        get.clone(),
+        "/v1/authz",
+        Some(&bearer(rsa_token(cb))),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", challenge(&r));
+    // a's audience in a token from b: b's policy refuses it
+    let r = authz(
+        &svc,
+        get.clone(),
+        "/v1/authz",
+        Some(&bearer(rsa_token(claims(&iss_b)))),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    assert!(challenge(&r).contains("audience"), "{}", challenge(&r));
+
+    // unknown issuer: 401 naming the code, and no configured issuer
+    let r = authz(
+        &svc,
+        get.clone(),
+        "/v1/authz",
+        Some(&bearer(rsa_token(claims("https://evil.example/")))),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    let c = challenge(&r);
+    assert!(
+        c.contains("error=\"invalid_token\"") && c.contains("ISSUER_UNKNOWN"),
+        "{c}"
+    );
+    let body = r.text().await.unwrap();
+    for secret in [iss_a.as_str(), iss_b.as_str(), shared, "tenant-"] {
+        assert!(
+            !c.contains(secret) && !body.contains(secret),
+            "{secret} leaked: {c} {body}"
+        );
+    }
+    // shared by two profiles: the request must name one
+    let shared_token = bearer(rsa_token(claims(shared)));
+    let r = authz(&svc, get.clone(), "/v1/authz", Some(&shared_token), &[]).await;
+    assert_eq!(r.status(), 400);
+    assert!(challenge(&r).contains("invalid_request"));
+    // no token: the plain challenge; an opaque token or one without iss: invalid_token
+    let r = authz(&svc, get.clone(), "/v1/authz", None, &[]).await;
+    assert_eq!(
+        (r.status().as_u16(), challenge(&r)),
+        (401, "Bearer realm=\"jwtshield\"".to_owned())
+    );
+    let r = authz(
+        &svc,
+        get.clone(),
+        "/v1/authz",
+        Some("Bearer opaque-token-value"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    assert!(challenge(&r).contains("TOKEN_OPAQUE"), "{}", challenge(&r));
+    let mut no_iss = claims(&iss_a);
+    no_iss.as_object_mut().unwrap().remove("iss");
+    let r = authz(
+        &svc,
+        get.clone(),
+        "/v1/authz",
+        Some(&bearer(rsa_token(no_iss))),
+        &[],
+    )
+    .await;
+    assert!(
+        challenge(&r).contains("ISSUER_MISSING"),
+        "{}",
+        challenge(&r)
+    );
+    // naming a profile still wins over the issuer
+    let r = authz(
+        &svc,
+        get,
+        "/v1/authz?profile=b",
+        Some(&bearer(rsa_token(claims(&iss_a)))),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+}
+
+/// A profile's forward_claims become response headers on a 200: by claim name or JSON
+/// Pointer, arrays joined, and a hostile value (CR LF, NUL) never sent; names that
+/// could hijack a header are refused when the profile loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_are_forwarded_as_headers_safely() {
+    let jwks = jwks_server(rsa_jwks(), false).await;
+    let iss = jwks.issuer();
+    let mut p = seed_policy(&iss);
+    p["forward_claims"] = json!({
+        "X-Tenant-Id": "https://acme.com/tenant_id", "X-Org-Id": "/org/id", "X-Roles": "roles",
+        "X-Evil": "evil", "X-Nul": "nul", "X-Missing": "nope"
+    });
+    let svc = Service::start(config(Some(json!({"api": p})))).await;
+    let mut c = claims(&iss);
+    c["https://acme.com/tenant_id"] = json!("t-42");
+    c["org"] = json!({"id": 7});
+    c["roles"] = json!(["admin", "ops"]);
+    c["evil"] = json!("x\r\nSet-Cookie: pwn=1");
+    c["nul"] = json!("a\u{0}b");
+    let r = authz(
+        &svc,
+        reqwest::Method::GET,
+        "/v1/authz?profile=api",
+        Some(&format!("Bearer {}", rsa_token(c))),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", challenge(&r));
+    let h = r.headers();
+    assert_eq!(h["x-tenant-id"], "t-42");
+    assert_eq!(h["x-org-id"], "7");
+    assert_eq!(h["x-roles"], "admin,ops");
+    for absent in ["x-evil", "x-nul", "x-missing", "set-cookie"] {
+        assert!(h.get(absent).is_none(), "{absent}: {:?}", h.get(absent));
+    }
+
+    // refused at load, naming the field
+    for (name, want) in [
+        ("Authorization", "forward_claims.Authorization"),
+        ("X-Auth-Subject", "forward_claims.X-Auth-Subject"),
+        ("Bad Name", "forward_claims.Bad Name"),
+    ] {
+        let mut bad = seed_policy(&iss);
+        bad["forward_claims"] = json!({name: "sub"});
+        let (status, _, v) = svc.validate(json!({"token": "t", "policy": bad})).await;
+        assert_eq!(
+            (status, v["field"].as_str()),
+            (400, Some(format!("policy.{want}").as_str())),
+            "{v}"
+        );
+    }
+}
