@@ -147,8 +147,15 @@ pub struct DoctorReport {
 }
 
 /// The discovery document of `issuer` (OpenID Connect Discovery 1.0 §4).
+/// An issuer template's (`{tenantid}`) is under its `common` tenant.
 pub fn discovery_url(issuer: &str) -> String {
-    join(issuer, ".well-known/openid-configuration")
+    join(
+        &issuer.replace(
+            crate::policy::TENANT_PLACEHOLDER,
+            crate::policy::COMMON_TENANT,
+        ),
+        ".well-known/openid-configuration",
+    )
 }
 
 fn join(issuer: &str, path: &str) -> String {

@@ -249,6 +249,10 @@ codes! {
     /// No profile accepts the token's `iss` (gateway routing by issuer); nothing of the
     /// configured issuers is listed.
     ISSUER_UNKNOWN => (Issuer, Error);
+    /// `iss` fits the issuer template, but its tenant is not one of `allowed_tenants`.
+    ISSUER_TENANT_NOT_ALLOWED => (Issuer, Error);
+    /// With an issuer template: `tid` is missing or differs from the tenant in `iss`.
+    TENANT_MISMATCH => (Issuer, Error);
     /// `iss` differs from the expected issuer only by a trailing slash (Auth0 issuers end with `/`).
     ISSUER_TRAILING_SLASH => (Issuer, Info);
     /// `iss` differs from the expected issuer only in letter case; issuers compare case-sensitively.

@@ -65,7 +65,7 @@ pub use inspect::{Inspection, inspect};
 pub use keys::{
     Key, KeyFingerprint, KeyOrigin, KeySet, KeySourceError, KeySummary, RejectedKey, SigError,
 };
-pub use policy::{ClaimRule, CompiledPolicy, Issuers, Policy, PolicyError, Secret};
+pub use policy::{ClaimRule, CompiledPolicy, Issuers, Policy, PolicyError, Secret, Tenants};
 pub use presets::{Preset, PresetError};
 pub use profiles::{IssuerIndex, ProfileError, Profiles, Route, parse_profiles};
 pub use report::{KeyUsed, Report, Verified};

@@ -142,6 +142,24 @@ pub fn audience_claim() -> RefOr<Schema> {
         .into()
 }
 
+/// `allowed_tenants`: `"any"`, or tenant ids.
+pub fn allowed_tenants() -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::String))
+                .enum_values(Some(["any"])),
+        )
+        .item(array_of(
+            string().pattern(Some("^[^/?#\\s]+$")).min_length(Some(1)),
+            1,
+        ))
+        .description(Some(
+            "With an issuer template (`{tenantid}` in `issuer`): the tenant ids accepted, or `\"any\"`. The token's `tid` must equal the tenant in its `iss`. Required with a template, refused without one.",
+        ))
+        .into()
+}
+
 /// `forward_claims`: header name to claim name or JSON Pointer.
 pub fn forward_claims() -> RefOr<Schema> {
     ObjectBuilder::new()

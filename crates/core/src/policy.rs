@@ -19,11 +19,48 @@ use crate::keys::{KeyOrigin, KeySet};
 /// token's life.
 pub const MAX_CLOCK_SKEW_SECONDS: u64 = 600;
 
+/// The tenant placeholder of an issuer template, e.g.
+/// `https://login.microsoftonline.com/{tenantid}/v2.0` (Entra's own notation).
+pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// What fills an issuer template's `{tenantid}` in discovery and key URLs: Entra's
+/// multi-tenant endpoints (its `common` discovery document names the template itself as
+/// its issuer).
+pub const COMMON_TENANT: &str = "common";
+
 /// One issuer, or several accepted forms of it (Google emits two).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issuers(pub Vec<String>);
 
 impl Issuers {
+    /// For an issuer template (one issuer holding `{tenantid}` once): the text before
+    /// and after the placeholder.
+    pub fn template(&self) -> Option<(&str, &str)> {
+        match self.0.as_slice() {
+            [one] => one.split_once(TENANT_PLACEHOLDER),
+            _ => None,
+        }
+    }
+
+    /// The tenant of `iss` when it fits the template: the non-empty text where
+    /// `{tenantid}` stands, without `/`, `?` or `#`.
+    pub fn tenant_of<'i>(&self, iss: &'i str) -> Option<&'i str> {
+        let (prefix, suffix) = self.template()?;
+        let t = iss.strip_prefix(prefix)?.strip_suffix(suffix)?;
+        (!t.is_empty() && !t.contains(['/', '?', '#']) && !t.chars().any(char::is_whitespace))
+            .then_some(t)
+    }
+
+    /// The primary issuer with a template's `{tenantid}` replaced by `common`: where its
+    /// discovery document is.
+    pub fn discovery_base(&self) -> std::borrow::Cow<'_, str> {
+        let p = self.primary();
+        match p.contains(TENANT_PLACEHOLDER) {
+            true => std::borrow::Cow::Owned(p.replace(TENANT_PLACEHOLDER, COMMON_TENANT)),
+            false => std::borrow::Cow::Borrowed(p),
+        }
+    }
+
     /// The first (primary) issuer; discovery runs under it.
     pub fn primary(&self) -> &str {
         self.0.first().map(String::as_str).unwrap_or("")
@@ -306,6 +343,72 @@ pub struct Policy {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::forward_claims))]
     pub forward_claims: BTreeMap<String, String>,
+    /// With an issuer template (`https://login.microsoftonline.com/{tenantid}/v2.0`): the
+    /// tenants accepted, an array of ids or `"any"`. The token's `tid` must equal the
+    /// tenant in its `iss`. Required with a template, refused without one.
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::allowed_tenants))]
+    pub allowed_tenants: Option<Tenants>,
+}
+
+/// The tenants an issuer template accepts: a list, or any tenant (said explicitly).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tenants {
+    /// Every tenant (`"any"`): a multi-tenant API open to every directory.
+    Any,
+    /// These tenant ids only.
+    List(Vec<String>),
+}
+
+impl Tenants {
+    /// Whether `tenant` is accepted.
+    pub fn allows(&self, tenant: &str) -> bool {
+        match self {
+            Tenants::Any => true,
+            Tenants::List(l) => l.iter().any(|t| t == tenant),
+        }
+    }
+}
+
+impl Serialize for Tenants {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Tenants::Any => s.serialize_str("any"),
+            Tenants::List(l) => l.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Tenants {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Tenants;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"any\", or an array of tenant ids")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Tenants, E> {
+                match v {
+                    "any" => Ok(Tenants::Any),
+                    _ => Err(E::custom(
+                        "a string here must be \"any\"; list tenant ids in an array",
+                    )),
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tenants, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(Tenants::List(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A policy field that is wrong, and why.
@@ -400,6 +503,7 @@ impl Policy {
             audience_claim: None,
             rate_limit: None,
             forward_claims: BTreeMap::new(),
+            allowed_tenants: None,
         }
     }
 
@@ -471,8 +575,40 @@ impl Policy {
                     "has leading or trailing whitespace; issuers compare exactly",
                 ));
             }
+            if iss.matches(TENANT_PLACEHOLDER).count() > 1
+                || (self.issuer.0.len() > 1 && iss.contains(TENANT_PLACEHOLDER))
+            {
+                return Err(PolicyError::new(
+                    field,
+                    "an issuer template holds {tenantid} once and stands alone (not in an array)",
+                ));
+            }
         }
-        Ok(())
+        match (self.issuer.template(), &self.allowed_tenants) {
+            (Some(_), None) => Err(PolicyError::new(
+                "allowed_tenants",
+                "an issuer template needs the tenants it accepts: an array of tenant ids, or \"any\" for every tenant",
+            )),
+            (None, Some(_)) => Err(PolicyError::new(
+                "allowed_tenants",
+                "only with an issuer template such as https://login.microsoftonline.com/{tenantid}/v2.0",
+            )),
+            (Some(_), Some(Tenants::List(l))) if l.is_empty() => Err(PolicyError::new(
+                "allowed_tenants",
+                "list at least one tenant id, or say \"any\"",
+            )),
+            (Some(_), Some(Tenants::List(l))) => match l
+                .iter()
+                .position(|t| t.is_empty() || t.contains(['/', '?', '#']) || t.trim() != t)
+            {
+                Some(i) => Err(PolicyError::new(
+                    format!("allowed_tenants[{i}]"),
+                    "a tenant id is non-empty, without /, ?, # or surrounding whitespace",
+                )),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
     }
 
     /// At least one audience, none empty or with surrounding whitespace.

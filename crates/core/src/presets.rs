@@ -260,19 +260,23 @@ static PRESETS: &[Preset] = &[
         ],
         notes: &[
             "v1 tokens have iss https://sts.windows.net/{tenant_id}/: use the entra-v1 preset, or set accessTokenAcceptedVersion to 2",
+            "a multi-tenant API: list every customer tenant id in allowed_tenants, or set it to \"any\" (tid must equal the tenant in iss either way)",
             "tokens for Microsoft Graph are not for you and do not verify",
             "CAE-enabled tokens live up to 28 h: raise max_ttl_seconds to 100800 to accept them",
         ],
         template: || {
+            // the issuer template: list more tenant ids (a multi-tenant API) or say "any";
+            // tid must equal the tenant in iss; the keys are the common ones
             json!({
-                "issuer": "https://login.microsoftonline.com/{tenant_id}/v2.0",
+                "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
+                "allowed_tenants": ["{tenant_id}"],
                 "audiences": ["{api_client_id}"],
                 "allowed_algs": ["RS256"],
                 "required_claims": ["sub", "oid", "iat"],
-                "required_custom_claims": {"ver": "2.0", "tid": "{tenant_id}"},
+                "required_custom_claims": {"ver": "2.0"},
                 "clock_skew_seconds": 300,
                 "max_ttl_seconds": 7200,
-                "jwks_uri": "https://login.microsoftonline.com/{tenant_id}/discovery/v2.0/keys"
+                "jwks_uri": "https://login.microsoftonline.com/common/discovery/v2.0/keys"
             })
         },
     },
@@ -296,14 +300,15 @@ static PRESETS: &[Preset] = &[
         notes: &["v1 issuers end with a slash; the calling client is in appid"],
         template: || {
             json!({
-                "issuer": "https://sts.windows.net/{tenant_id}/",
+                "issuer": "https://sts.windows.net/{tenantid}/",
+                "allowed_tenants": ["{tenant_id}"],
                 "audiences": ["{audience}"],
                 "allowed_algs": ["RS256"],
                 "required_claims": ["sub", "oid", "iat"],
-                "required_custom_claims": {"ver": "1.0", "tid": "{tenant_id}"},
+                "required_custom_claims": {"ver": "1.0"},
                 "clock_skew_seconds": 300,
                 "max_ttl_seconds": 7200,
-                "jwks_uri": "https://login.microsoftonline.com/{tenant_id}/discovery/keys"
+                "jwks_uri": "https://login.microsoftonline.com/common/discovery/keys"
             })
         },
     },

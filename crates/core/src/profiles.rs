@@ -43,6 +43,9 @@ pub type Profiles = BTreeMap<String, CompiledPolicy>;
 #[derive(Clone, Debug, Default)]
 pub struct IssuerIndex {
     map: std::collections::HashMap<String, Vec<String>>,
+    /// Issuer templates (`{tenantid}`): tried after the exact map, each a prefix and
+    /// suffix comparison.
+    templates: Vec<(crate::policy::Issuers, String)>,
 }
 
 /// Where an `iss` leads.
@@ -60,7 +63,12 @@ impl IssuerIndex {
     /// The index of every issuer of `profiles` (a profile may list several).
     pub fn build(profiles: &Profiles) -> IssuerIndex {
         let mut map: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let mut templates = Vec::new();
         for (id, p) in profiles {
+            if p.policy().issuer.template().is_some() {
+                templates.push((p.policy().issuer.clone(), id.clone()));
+                continue;
+            }
             for iss in p.policy().issuer.all() {
                 let ids = map.entry(iss.clone()).or_default();
                 if !ids.contains(id) {
@@ -68,26 +76,35 @@ impl IssuerIndex {
                 }
             }
         }
-        IssuerIndex { map }
+        IssuerIndex { map, templates }
     }
 
     /// The profile for `iss` (compared exactly, as the issuer check does).
     pub fn route(&self, iss: &str) -> Route<'_> {
         match self.map.get(iss).map(Vec::as_slice) {
-            Some([one]) => Route::Profile(one),
-            Some(many) if !many.is_empty() => Route::Ambiguous(many),
+            Some([one]) => return Route::Profile(one),
+            Some(many) if !many.is_empty() => return Route::Ambiguous(many),
+            _ => {}
+        }
+        let mut fits = self
+            .templates
+            .iter()
+            .filter(|(t, _)| t.tenant_of(iss).is_some());
+        match (fits.next(), fits.next()) {
+            (Some((_, id)), None) => Route::Profile(id),
+            (Some(_), Some(_)) => Route::Ambiguous(&[]),
             _ => Route::Unknown,
         }
     }
 
-    /// Distinct issuers indexed.
+    /// Distinct issuers (and issuer templates) indexed.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.map.len() + self.templates.len()
     }
 
     /// True when no profile is loaded.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.is_empty() && self.templates.is_empty()
     }
 }
 

@@ -527,9 +527,10 @@ impl KeySets {
             return Ok(self.entry(uri));
         }
         let issuers = policy.policy().issuer.all();
-        let primary = policy.policy().issuer.primary();
+        // an issuer template's discovery is under its `common` tenant
+        let primary = policy.policy().issuer.discovery_base();
         let found = self
-            .discovery(primary)
+            .discovery(&primary)
             .resolve(&self.inner, issuers, deadline)
             .await?;
         match found.as_ref() {
@@ -537,7 +538,7 @@ impl KeySets {
             Found::Mismatch { url, actual } => Err(KeySet::empty().with_freshness(
                 Freshness::DiscoveryMismatch {
                     url: url.clone(),
-                    expected: primary.to_owned(),
+                    expected: policy.policy().issuer.primary().to_owned(),
                     actual: actual.clone(),
                 },
             )),
@@ -611,8 +612,10 @@ impl KeySets {
         let (source, url, discovery_error) = match &policy.policy().jwks_uri {
             Some(u) => ("jwks_uri", Some(u.clone()), None),
             None => {
-                let primary = policy.policy().issuer.primary();
-                let status = read(&self.inner.discovery).get(primary).map(|d| d.status());
+                let primary = policy.policy().issuer.discovery_base();
+                let status = read(&self.inner.discovery)
+                    .get(primary.as_ref())
+                    .map(|d| d.status());
                 match status {
                     Some(st) => ("discovery", st.jwks_uri, st.last_error),
                     None => ("discovery", None, None),

@@ -39,6 +39,10 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
         ));
         return;
     };
+    if policy.issuer.template().is_some() {
+        tenant(cx, &iss);
+        return;
+    }
     if policy.issuer.contains(&iss) {
         return;
     }
@@ -53,5 +57,42 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
     ));
     for h in diagnostics::issuer_hints(expected, &iss) {
         cx.push_claim(h);
+    }
+}
+
+/// An issuer template: `iss` must fit it, its tenant be allowed, and `tid` name the same
+/// tenant (a token of one tenant cannot pass as another's).
+fn tenant(cx: &mut Cx<'_>, iss: &str) {
+    let policy = cx.policy.policy();
+    let template = policy.issuer.primary();
+    let Some(tenant) = policy.issuer.tenant_of(iss) else {
+        cx.push_claim(Finding::new(
+            Code::ISSUER_MISMATCH,
+            format!("iss \"{iss}\" does not fit the issuer template \"{template}\""),
+            json!({"expected": template, "actual": iss}),
+        ));
+        return;
+    };
+    let allowed = policy
+        .allowed_tenants
+        .as_ref()
+        .is_some_and(|t| t.allows(tenant));
+    if !allowed {
+        cx.push_claim(Finding::new(
+            Code::ISSUER_TENANT_NOT_ALLOWED,
+            format!("the token comes from tenant \"{tenant}\", which is not one of the policy's allowed_tenants"),
+            json!({"expected": policy.allowed_tenants, "actual": tenant}),
+        ));
+    }
+    let tid = cx.claims.and_then(|c| c.get_str("tid"));
+    if tid != Some(tenant) {
+        cx.push_claim(Finding::new(
+            Code::TENANT_MISMATCH,
+            match tid {
+                Some(t) => format!("tid \"{t}\" is not the tenant of iss (\"{tenant}\"): a token of one tenant cannot pass as another's"),
+                None => format!("the token has no `tid`; with an issuer template it must name the tenant of iss (\"{tenant}\")"),
+            },
+            json!({"expected": tenant, "actual": tid}),
+        ));
     }
 }

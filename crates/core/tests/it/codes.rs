@@ -206,6 +206,25 @@ fn rows() -> Vec<Row> {
             ),
             json!({"allowed_algs":["ES256"]}),
         ),
+        // an issuer template: the tenant in iss must be allowed, and tid must name it
+        with_policy(
+            row(
+                "ISSUER_TENANT_NOT_ALLOWED",
+                k.good(json!({"iss": "https://login.example/other-tenant/v2.0", "tid": "other-tenant"})),
+                "issuer",
+                "fail",
+            ),
+            json!({"issuer": "https://login.example/{tenantid}/v2.0", "allowed_tenants": ["t1"]}),
+        ),
+        with_policy(
+            row(
+                "TENANT_MISMATCH",
+                k.good(json!({"iss": "https://login.example/t1/v2.0", "tid": "t2"})),
+                "issuer",
+                "fail",
+            ),
+            json!({"issuer": "https://login.example/{tenantid}/v2.0", "allowed_tenants": "any"}),
+        ),
         row(
             "SIGNATURE_INVALID",
             replace_part(

@@ -399,3 +399,86 @@ async fn claims_are_forwarded_as_headers_safely() {
         );
     }
 }
+
+/// An Entra-style multi-tenant issuer template: allowed and refused tenants, a `tid`
+/// that disagrees with `iss`, and routing by `iss` to the template's profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuer_template_accepts_its_tenants_only() {
+    let jwks = jwks_server(rsa_jwks(), false).await;
+    let base = format!("http://{}", jwks.addr);
+    let template = format!("{base}/{{tenantid}}/v2.0");
+    let mut p = seed_policy(&template);
+    p["allowed_tenants"] = json!(["tenant-a", "tenant-b"]);
+    p["jwks_uri"] = json!(jwks.jwks_uri());
+    let mut any = p.clone();
+    any["allowed_tenants"] = json!("any");
+    let svc = Service::start(config(Some(json!({"entra": p})))).await;
+    let token = |tenant: &str, tid: Option<&str>| {
+        let mut c = claims(&format!("{base}/{tenant}/v2.0"));
+        if let Some(t) = tid {
+            c["tid"] = json!(t);
+        }
+        rsa_token(c)
+    };
+    let codes = |v: &Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let check = |t: String| svc.validate(json!({"token": t, "issuer_profile_id": "entra"}));
+    let (_, _, v) = check(token("tenant-a", Some("tenant-a"))).await;
+    assert_eq!(v["valid"], true, "{v}");
+    let (_, _, v) = check(token("tenant-c", Some("tenant-c"))).await;
+    assert_eq!(codes(&v), ["ISSUER_TENANT_NOT_ALLOWED"], "{v}");
+    assert_eq!(v["findings"][0]["evidence"]["actual"], "tenant-c");
+    let (_, _, v) = check(token("tenant-a", Some("tenant-b"))).await;
+    assert_eq!(codes(&v), ["TENANT_MISMATCH"], "{v}");
+    let (_, _, v) = check(token("tenant-a", None)).await;
+    assert_eq!(codes(&v), ["TENANT_MISMATCH"], "{v}");
+    // the template's shape: another path is not a tenant
+    let mut odd = claims(&format!("{base}/tenant-a/extra/v2.0"));
+    odd["tid"] = json!("tenant-a/extra");
+    let (_, _, v) = check(rsa_token(odd)).await;
+    assert!(codes(&v).contains(&"ISSUER_MISMATCH".to_owned()), "{v}");
+    // "any" tenant, said explicitly, in an inline policy
+    let (_, _, v) = svc
+        .validate(json!({"token": token("tenant-z", Some("tenant-z")), "policy": any}))
+        .await;
+    assert_eq!(v["valid"], true, "{v}");
+    // a template without allowed_tenants is refused, naming the field
+    let mut bare = seed_policy(&template);
+    bare["jwks_uri"] = json!(jwks.jwks_uri());
+    let (status, _, v) = svc.validate(json!({"token": "t", "policy": bare})).await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (400, Some("policy.allowed_tenants")),
+        "{v}"
+    );
+    // gateway mode, no profile named: the template's profile is chosen by iss
+    let r = authz(
+        &svc,
+        reqwest::Method::GET,
+        "/v1/authz",
+        Some(&format!("Bearer {}", token("tenant-b", Some("tenant-b")))),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", challenge(&r));
+    let r = authz(
+        &svc,
+        reqwest::Method::GET,
+        "/v1/authz",
+        Some(&format!("Bearer {}", token("tenant-c", Some("tenant-c")))),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    assert!(
+        challenge(&r).contains("ISSUER_TENANT_NOT_ALLOWED"),
+        "{}",
+        challenge(&r)
+    );
+}
