@@ -34,6 +34,7 @@
 
 pub mod alg;
 pub mod b64;
+pub mod binding;
 pub mod checks;
 pub mod claims;
 pub mod diagnostics;

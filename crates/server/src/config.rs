@@ -129,6 +129,25 @@ pub struct ServeArgs {
     /// Serve the admin API on this address only (not on --listen).
     #[arg(long, env = "JWTSHIELD_ADMIN_LISTEN", value_name = "ADDR")]
     pub admin_listen: Option<String>,
+    /// Certificate-bound tokens (RFC 8705): the request header in which the gateway
+    /// passes the client certificate (PEM, URL-encoded as nginx's
+    /// $ssl_client_escaped_cert, or plain), e.g. X-Client-Cert. Needs --trusted-gateways.
+    #[arg(
+        long,
+        env = "JWTSHIELD_CLIENT_CERT_HEADER",
+        value_name = "NAME",
+        requires = "trusted_gateways"
+    )]
+    pub client_cert_header: Option<String>,
+    /// The gateway addresses (IPs or CIDRs, comma-separated) whose --client-cert-header
+    /// is believed; from anywhere else it is ignored.
+    #[arg(
+        long,
+        env = "JWTSHIELD_TRUSTED_GATEWAYS",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trusted_gateways: Vec<String>,
     /// Serve HTTPS: the certificate chain (PEM). Reloaded on SIGHUP and when it changes.
     #[arg(
         long,
@@ -272,6 +291,8 @@ pub struct ServerConfig {
     pub demo: bool,
     /// The web console at `/` (off with `--no-console`).
     pub console: bool,
+    /// Where the client certificate comes from, for certificate-bound tokens.
+    pub client_cert: Option<ClientCert>,
     /// Where revocation rules are kept.
     pub store: crate::revocations::StoreConfig,
     /// How often the rules are reloaded from the store.
@@ -296,6 +317,7 @@ impl Default for ServerConfig {
             log_format: LogFormat::Text,
             demo: false,
             console: true,
+            client_cert: None,
             store: crate::revocations::StoreConfig::Memory,
             state_resync: Duration::from_secs(5),
             admin: AdminConfig::default(),
@@ -622,6 +644,7 @@ impl ServerConfig {
             log_format,
             demo: args.demo,
             console: !args.no_console,
+            client_cert: client_cert(args)?,
             store,
             state_resync,
             admin,
@@ -632,6 +655,62 @@ impl ServerConfig {
     pub fn insecure(&self) -> bool {
         self.jwks.guard.allow_http || self.jwks.guard.allow_private
     }
+}
+
+/// The gateway's client-certificate header and the addresses it is believed from.
+#[derive(Clone, Debug)]
+pub struct ClientCert {
+    /// The header (lower case).
+    pub header: axum::http::HeaderName,
+    /// Gateways whose header is believed.
+    pub trusted: Vec<ipnet::IpNet>,
+}
+
+impl ClientCert {
+    /// Whether a request from `peer` may pass a client certificate.
+    pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
+        let peer = match peer {
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.trusted.iter().any(|n| n.contains(&peer))
+    }
+}
+
+fn client_cert(args: &ServeArgs) -> Result<Option<ClientCert>, ConfigError> {
+    let Some(name) = &args.client_cert_header else {
+        return Ok(None);
+    };
+    let header = axum::http::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+        ConfigError(format!(
+            "client_cert_header: \"{name}\" is not a header name"
+        ))
+    })?;
+    let mut trusted = Vec::new();
+    for t in args
+        .trusted_gateways
+        .iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+    {
+        let net = t
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                ConfigError(format!(
+                    "trusted_gateways: \"{t}\" is not an IP address or CIDR"
+                ))
+            })?;
+        trusted.push(net);
+    }
+    if trusted.is_empty() {
+        return Err(ConfigError(
+            "client_cert_header needs --trusted-gateways: the addresses of the gateways that set it".into(),
+        ));
+    }
+    Ok(Some(ClientCert { header, trusted }))
 }
 
 #[cfg(test)]

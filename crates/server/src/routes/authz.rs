@@ -108,7 +108,7 @@ fn identity_headers(
     responses(
         (status = 200, description = "Valid. Headers X-Auth-Subject, X-Auth-Scopes (space-separated), X-Auth-Issuer, X-Auth-Claims (base64url of the claims JSON) and the profile's forward_claims for the gateway to forward"),
         (status = 400, description = "Malformed Authorization header, or no profile named and several profiles accept the token's issuer: WWW-Authenticate error=\"invalid_request\"", body = AuthzDenial),
-        (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check (ISSUER_UNKNOWN when no profile was named and none accepts the token's iss); without error when no token was sent", body = AuthzDenial),
+        (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check (ISSUER_UNKNOWN when no profile was named and none accepts the token's iss; CERTIFICATE_MISSING or CERTIFICATE_MISMATCH for a certificate-bound token, RFC 8705); without error when no token was sent", body = AuthzDenial),
         (status = 403, description = "Only required scopes are missing: error=\"insufficient_scope\", scope=\"...\"", body = AuthzDenial),
         (status = 404, description = "Unknown profile", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "The profile's rate_limit for this caller is exceeded: Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset (Unix time)", body = AuthzDenial),
@@ -118,6 +118,7 @@ fn identity_headers(
 pub async fn authz(
     State(state): State<AppState>,
     Query(q): Query<AuthzQuery>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
 ) -> Response {
     let profile_id = q
@@ -178,7 +179,13 @@ pub async fn authz(
         }
     };
     let elapsed = start.elapsed();
+    let peer = peer.map(|p| p.0.0);
+    let bound = match &outcome.verified {
+        Some(v) => certificate_binding(&state, &headers, peer, v),
+        None => Ok(()),
+    };
     let res = match &outcome.verified {
+        Some(_) if let Err(d) = &bound => deny_response(d, REALM),
         Some(verified) => match &policy.policy().rate_limit {
             None => {
                 let mut res = StatusCode::OK.into_response();
@@ -231,6 +238,39 @@ pub async fn authz(
         );
     }
     count(res)
+}
+
+/// RFC 8705: a token bound to a client certificate (`cnf.x5t#S256`) passes only with
+/// that certificate, taken from the configured header and believed only from a trusted
+/// gateway address.
+fn certificate_binding(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+    verified: &jwtshield_core::Verified,
+) -> Result<(), Decision> {
+    use jwtshield_core::binding;
+    let claims = verified.claims();
+    if binding::bound_thumbprint(claims).is_none() {
+        return Ok(());
+    }
+    let thumbprint = match (&state.config().client_cert, peer) {
+        (Some(cc), Some(p)) if cc.trusts(p.ip()) => match headers.get(&cc.header) {
+            None => None,
+            Some(v) => Some(
+                v.to_str()
+                    .map_err(|_| ())
+                    .and_then(|s| binding::thumbprint_of_header(s).map_err(|_| ()))
+                    .map_err(|()| {
+                        Decision::invalid_request(
+                            "the client certificate header does not hold a PEM certificate",
+                        )
+                    })?,
+            ),
+        },
+        _ => None,
+    };
+    binding::check(claims, thumbprint.as_deref())
 }
 
 /// The token of the request and the profile whose issuers include its `iss` (one map

@@ -482,3 +482,97 @@ async fn an_issuer_template_accepts_its_tenants_only() {
         challenge(&r)
     );
 }
+
+/// RFC 8705 certificate-bound tokens: `cnf.x5t#S256` against the client certificate the
+/// gateway passes in the configured header, believed only from a trusted address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_bound_token_needs_its_certificate_from_a_trusted_gateway() {
+    let jwks = jwks_server(rsa_jwks(), false).await;
+    let iss = jwks.issuer();
+    let cert = |name: &str| {
+        rcgen::generate_simple_self_signed(vec![name.to_owned()])
+            .unwrap()
+            .cert
+            .pem()
+    };
+    let (mine, other) = (cert("client-a"), cert("client-b"));
+    let thumbprint = jwtshield_core::binding::thumbprint_of_header(&mine).unwrap();
+    let mut bound = claims(&iss);
+    bound["cnf"] = json!({"x5t#S256": thumbprint});
+    let bound = format!("Bearer {}", rsa_token(bound));
+    let plain = format!("Bearer {}", rsa_token(claims(&iss)));
+    let escaped = |pem: &str| {
+        percent_encoding::utf8_percent_encode(pem, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let start = |trusted: &str| {
+        let mut cfg = config(Some(json!({"api": seed_policy(&iss)})));
+        cfg.client_cert = Some(jwtshield_server::config::ClientCert {
+            header: axum::http::HeaderName::from_static("x-client-cert"),
+            trusted: vec![trusted.parse().unwrap()],
+        });
+        Service::start(cfg)
+    };
+    let svc = start("127.0.0.0/8").await;
+    let get = reqwest::Method::GET;
+    let path = "/v1/authz?profile=api";
+    // nginx's $ssl_client_escaped_cert: the PEM URL-encoded
+    let r = authz(
+        &svc,
+        get.clone(),
+        path,
+        Some(&bound),
+        &[("x-client-cert", &escaped(&mine))],
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", challenge(&r));
+    let r = authz(
+        &svc,
+        get.clone(),
+        path,
+        Some(&bound),
+        &[("x-client-cert", &escaped(&other))],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    assert!(
+        challenge(&r).contains("CERTIFICATE_MISMATCH"),
+        "{}",
+        challenge(&r)
+    );
+    let r = authz(&svc, get.clone(), path, Some(&bound), &[]).await;
+    assert_eq!(r.status(), 401);
+    assert!(
+        challenge(&r).contains("CERTIFICATE_MISSING"),
+        "{}",
+        challenge(&r)
+    );
+    let r = authz(
+        &svc,
+        get.clone(),
+        path,
+        Some(&bound),
+        &[("x-client-cert", "garbage")],
+    )
+    .await;
+    assert_eq!(r.status(), 400, "{}", challenge(&r));
+    // an unbound token needs no certificate
+    let r = authz(&svc, get.clone(), path, Some(&plain), &[]).await;
+    assert_eq!(r.status(), 200, "{}", challenge(&r));
+
+    // the header from an address that is not a trusted gateway is ignored
+    let untrusting = start("10.0.0.0/8").await;
+    let r = authz(
+        &untrusting,
+        get,
+        path,
+        Some(&bound),
+        &[("x-client-cert", &escaped(&mine))],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    assert!(
+        challenge(&r).contains("CERTIFICATE_MISSING"),
+        "{}",
+        challenge(&r)
+    );
+}
