@@ -333,6 +333,17 @@ fn load_profiles(file: Option<&PathBuf>) -> Result<jwtshield_core::Profiles, Fat
     jwtshield_core::parse_profiles(&text).map_err(Fatal::from)
 }
 
+/// One profile of the loaded ones, or an error listing those there are.
+fn load_profile(file: Option<&PathBuf>, id: &str) -> Result<CompiledPolicy, Fatal> {
+    let profiles = load_profiles(file)?;
+    profiles.get(id).cloned().ok_or_else(|| {
+        Fatal(format!(
+            "no profile \"{id}\"; loaded: {}",
+            profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
 fn params_map(params: &[(String, String)]) -> BTreeMap<String, String> {
     params.iter().cloned().collect()
 }
@@ -345,13 +356,7 @@ fn resolve_policy(src: &PolicySource) -> Result<CompiledPolicy, Fatal> {
             .map_err(|e| Fatal(format!("policy file {}: {e}", path.display())));
     }
     if let Some(id) = &src.profile {
-        let profiles = load_profiles(src.profiles.as_ref())?;
-        return profiles.get(id).cloned().ok_or_else(|| {
-            Fatal(format!(
-                "no profile \"{id}\"; loaded: {}",
-                profiles.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-        });
+        return load_profile(src.profiles.as_ref(), id);
     }
     if let Some(name) = &src.preset {
         let preset = presets::get(name)?;
@@ -423,13 +428,7 @@ fn check(a: CheckArgs) -> Result<ExitCode, Fatal> {
     let (issuer, algs, jwks_uri) = match (&a.issuer, &a.profile) {
         (Some(issuer), _) => (issuer.clone(), None, None),
         (None, Some(id)) => {
-            let profiles = load_profiles(a.profiles.as_ref())?;
-            let p = profiles.get(id).ok_or_else(|| {
-                Fatal(format!(
-                    "no profile \"{id}\"; loaded: {}",
-                    profiles.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
-            })?;
+            let p = load_profile(a.profiles.as_ref(), id)?;
             let policy = p.policy();
             (
                 policy.issuer.primary().to_owned(),

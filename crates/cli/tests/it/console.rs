@@ -43,15 +43,24 @@ fn the_console_in_chromium() {
     std::fs::write(&profiles_file, json!({"api": policy}).to_string()).unwrap();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut child = serve(
-        &[
-            "--listen",
-            &listen,
-            "--profiles",
-            profiles_file.to_str().unwrap(),
-        ],
-        &[("JWTSHIELD_JWKS_ALLOW_INSECURE", "1")],
-    );
+    // the service's log goes to a file: a pipe nobody reads fills up and then blocks
+    // every request that logs (that hung this test under load)
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("console-service-{port}.log"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwtshield"))
+        .arg("serve")
+        // the browser, node and the debug build share two cores with the other tests:
+        // a request is not shed for waiting on the CPU (that is tested elsewhere)
+        .args(["--listen", &listen, "--max-queue-ms", "5000"])
+        .arg("--profiles")
+        .arg(&profiles_file)
+        .env("JWTSHIELD_DATA_DIR", crate::support::data_dir())
+        .env("JWTSHIELD_JWKS_ALLOW_INSECURE", "1")
+        .env_remove("ISSUER_PROFILES_JSON")
+        .env_remove("JWTSHIELD_PROFILES_FILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
     wait_ready(port);
     let t = now();
     let claims =
@@ -106,8 +115,9 @@ fn the_console_in_chromium() {
     println!("{stdout}");
     assert!(
         out.status.success(),
-        "console tests failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        "console tests failed:\n{stdout}\n{}\n(the service's log: {})",
+        String::from_utf8_lossy(&out.stderr),
+        log.display()
     );
     assert!(stdout.contains("all passed"), "{stdout}");
 }

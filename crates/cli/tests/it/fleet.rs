@@ -11,23 +11,11 @@ use std::time::{Duration, Instant};
 use jwtshield_testkit::{Signer, jwks};
 use serde_json::{Value, json};
 
+use crate::gateway::Killer as Procs;
 use crate::support::{data_dir, free_port};
 
 const ISS: &str = "https://acme.auth0.com/";
 const AUD: &str = "https://api.acme.com/";
-
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = Command::new("kill")
-                .args(["-s", "TERM", &c.id().to_string()])
-                .status();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn wait_port(port: u16) {
     let t0 = Instant::now();

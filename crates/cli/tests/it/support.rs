@@ -13,8 +13,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Serves `router` on 127.0.0.1 from a thread with its own runtime.
-pub fn spawn_http(router: axum::Router) -> SocketAddr {
+/// Binds 127.0.0.1:0 and serves the router `make` builds for that address, from a
+/// thread with its own runtime; `tls` wraps the listener in TLS.
+fn spawn_serving(
+    make: impl FnOnce(SocketAddr) -> axum::Router + Send + 'static,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -22,12 +26,23 @@ pub fn spawn_http(router: axum::Router) -> SocketAddr {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            axum::serve(l, router).await.unwrap();
+            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = tcp.local_addr().unwrap();
+            tx.send(addr).unwrap();
+            match tls {
+                None => axum::serve(tcp, make(addr)).await.unwrap(),
+                Some(acceptor) => axum::serve(TlsListener { tcp, acceptor }, make(addr))
+                    .await
+                    .unwrap(),
+            }
         });
     });
     rx.recv().unwrap()
+}
+
+/// Serves `router` on 127.0.0.1 from a thread with its own runtime.
+pub fn spawn_http(router: axum::Router) -> SocketAddr {
+    spawn_serving(move |_| router, None)
 }
 
 /// An identity provider serving `jwks` at /.well-known/jwks.json; returns its issuer URL.
@@ -133,22 +148,5 @@ pub fn spawn_https(
     std::fs::write(&cert, ck.cert.pem()).unwrap();
     std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
     let tls = jwtshield_server::tls::Tls::load(&cert, &key).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = tcp.local_addr().unwrap();
-            tx.send(addr).unwrap();
-            let listener = TlsListener {
-                tcp,
-                acceptor: tls.acceptor(),
-            };
-            axum::serve(listener, make(addr)).await.unwrap();
-        });
-    });
-    (rx.recv().unwrap(), ck.cert.pem())
+    (spawn_serving(make, Some(tls.acceptor())), ck.cert.pem())
 }
