@@ -24,6 +24,8 @@ const browser = await chromium.launch({
 });
 const requests = [];
 const foreign = [];
+// requests that failed or never finished, for the report of a failed step
+const trouble = [];
 let failures = 0;
 
 async function newPage(options = {}) {
@@ -41,6 +43,8 @@ async function newPage(options = {}) {
     return route.continue();
   });
   const page = await context.newPage();
+  page.on('requestfailed', (r) => trouble.push(`failed: ${r.method()} ${new URL(r.url()).pathname} ${r.failure() && r.failure().errorText}`));
+  page.on('response', (r) => { if (r.status() >= 500) trouble.push(`${r.status()}: ${r.request().method()} ${new URL(r.url()).pathname}`); });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   // script errors fail a step; a refused request shows up as its own failed assertion
@@ -56,7 +60,7 @@ async function step(name, fn) {
     console.log(`ok   ${name} (${Date.now() - t} ms)`);
   } catch (e) {
     failures++;
-    console.log(`FAIL ${name}\n${e.stack || e}`);
+    console.log(`FAIL ${name}\n${e.stack || e}\nrequests in trouble so far: ${JSON.stringify(trouble)}`);
   }
 }
 
@@ -71,8 +75,7 @@ async function check(page, token, { profile = fx.profile } = {}) {
   await page.fill('#token', token);
   await page.check('input[name="source"][value="profile"]');
   await page.selectOption('#profile', profile);
-  await page.click('#run-check');
-  await page.waitForSelector('#result:not([hidden])');
+  await submit(page);
   return page.evaluate(() => ({
     title: document.getElementById('result-title').textContent,
     checks: Object.fromEntries([...document.querySelectorAll('#checklist > li')].map((li) => [li.dataset.check, li.dataset.status])),
@@ -80,6 +83,15 @@ async function check(page, token, { profile = fx.profile } = {}) {
     text: document.getElementById('result').innerText,
     marks: [...document.querySelectorAll('#result mark')].map((m) => m.textContent),
   }));
+}
+
+/** Presses "Check the token" and waits for a new verdict (or the error that replaces it). */
+async function submit(page, press = () => page.click('#run-check')) {
+  const before = await page.evaluate(() => document.getElementById('result').dataset.run || '0');
+  await press();
+  await page.waitForFunction((b) => (document.getElementById('result').dataset.run || '0') !== b
+    || document.getElementById('check-error').textContent !== '', before, { timeout: 30000 });
+  assert.equal(await page.textContent('#check-error'), '', 'the check ran');
 }
 
 async function axe(page, label) {
@@ -175,8 +187,7 @@ await step('the preset form fills the policy, and a policy check runs', async ()
   // a policy typed by hand: the local issuer's, as JSON
   await page.fill('#policy', JSON.stringify(fx.policy));
   await page.fill('#token', fx.tokens.valid);
-  await page.click('#run-check');
-  await page.waitForSelector('#result:not([hidden])');
+  await submit(page);
   assert.match(await page.textContent('#result-title'), /^Valid/);
   await page.fill('#policy', '{"issuer": ');
   await page.click('#run-check');
@@ -257,8 +268,7 @@ await step('the keyboard alone: paste, choose, check, copy, switch section', asy
   await page.keyboard.insertText(fx.tokens.expired);
   await tabTo('profile');
   await tabTo('run-check');
-  await page.keyboard.press('Enter');
-  await page.waitForSelector('#result:not([hidden])');
+  await submit(page, () => page.keyboard.press('Enter'));
   assert.equal(await focused(), 'result-title', 'the verdict takes the focus');
   assert.equal(await page.getAttribute('#checklist li[data-check="expiry"]', 'data-status'), 'fail');
   await tabTo('curl');
