@@ -146,21 +146,8 @@ pub struct DoctorReport {
     pub problems: Vec<DoctorFinding>,
 }
 
-/// The discovery document of `issuer` (OpenID Connect Discovery 1.0 §4).
-/// An issuer template's (`{tenantid}`) is under its `common` tenant.
-pub fn discovery_url(issuer: &str) -> String {
-    join(
-        &issuer.replace(
-            crate::policy::TENANT_PLACEHOLDER,
-            crate::policy::COMMON_TENANT,
-        ),
-        ".well-known/openid-configuration",
-    )
-}
-
-fn join(issuer: &str, path: &str) -> String {
-    format!("{}/{path}", issuer.trim_end_matches('/'))
-}
+pub use crate::wellknown::discovery_url;
+use crate::wellknown::{JWKS_PATH, join};
 
 /// Where the key set is, from the discovery answer: its `jwks_uri`, or Auth0's
 /// `/.well-known/jwks.json` when there is no discovery document or it names none (as
@@ -170,11 +157,11 @@ pub fn jwks_uri_of(issuer: &str, discovery: &Fetch) -> Option<String> {
         Ok(a) => match serde_json::from_slice::<Value>(&a.body) {
             Ok(Value::Object(doc)) => match doc.get("jwks_uri") {
                 Some(Value::String(u)) if !u.is_empty() => Some(u.clone()),
-                _ => Some(join(issuer, ".well-known/jwks.json")),
+                _ => Some(join(issuer, JWKS_PATH)),
             },
             _ => None,
         },
-        Err(FetchFailure::NotFound) => Some(join(issuer, ".well-known/jwks.json")),
+        Err(FetchFailure::NotFound) => Some(join(issuer, JWKS_PATH)),
         Err(_) => None,
     }
 }
@@ -411,8 +398,10 @@ fn cache_control(header: Option<&str>, url: &str, f: &mut Findings) {
         );
         return;
     };
-    let lower = h.to_ascii_lowercase();
-    if lower.contains("no-store") || lower.contains("no-cache") {
+    // read as the key cache reads it; max-age is what every cache obeys (s-maxage
+    // only shared ones)
+    let directives = crate::cache_control::Directives::parse([h]);
+    if directives.no_cache {
         f.push(
             "CACHE_CONTROL_NO_CACHE",
             Level::Warning,
@@ -421,11 +410,7 @@ fn cache_control(header: Option<&str>, url: &str, f: &mut Findings) {
         );
         return;
     }
-    let max_age = lower.split(',').find_map(|d| {
-        d.trim()
-            .strip_prefix("max-age=")
-            .and_then(|v| v.trim_matches('"').parse::<u64>().ok())
-    });
+    let max_age = directives.max_age;
     match max_age {
         None => f.push(
             "CACHE_CONTROL_MISSING",

@@ -35,6 +35,7 @@
 pub mod alg;
 pub mod b64;
 pub mod binding;
+pub mod cache_control;
 pub mod checks;
 pub mod claims;
 pub mod diagnostics;
@@ -57,6 +58,7 @@ pub mod sigcache;
 pub mod timefmt;
 pub mod token;
 mod validate;
+pub mod wellknown;
 
 pub use alg::{Alg, Curve, Family};
 pub use checks::key_freshness::{Freshness, Step};

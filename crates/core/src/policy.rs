@@ -54,11 +54,7 @@ impl Issuers {
     /// The primary issuer with a template's `{tenantid}` replaced by `common`: where its
     /// discovery document is.
     pub fn discovery_base(&self) -> std::borrow::Cow<'_, str> {
-        let p = self.primary();
-        match p.contains(TENANT_PLACEHOLDER) {
-            true => std::borrow::Cow::Owned(p.replace(TENANT_PLACEHOLDER, COMMON_TENANT)),
-            false => std::borrow::Cow::Borrowed(p),
-        }
+        crate::wellknown::discovery_base(self.primary())
     }
 
     /// The first (primary) issuer; discovery runs under it.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
+use jwtshield_core::wellknown::{DISCOVERY_PATH, JWKS_PATH};
 use jwtshield_core::{Freshness, KeySet, Step, json};
 use tokio::sync::Semaphore;
 
@@ -63,7 +64,7 @@ impl Discovery {
     }
 
     fn url(&self) -> String {
-        join(&self.issuer, ".well-known/openid-configuration")
+        join(&self.issuer, DISCOVERY_PATH)
     }
 
     /// The key-set URL (or why there is none), waiting for a cold issuer at most until
@@ -160,7 +161,7 @@ impl Discovery {
                 .map(|found| (found, cfg.ttl_for(doc.max_age))),
             Err(FetchError::NotFound) => Ok((
                 // no discovery document: Auth0's layout
-                Found::Url(join(&self.issuer, ".well-known/jwks.json")),
+                Found::Url(join(&self.issuer, JWKS_PATH)),
                 cfg.default_ttl,
             )),
             Err(FetchError::Refused(reason)) => Ok((
@@ -231,6 +232,6 @@ fn read_document(
         },
         (Some(_), Some(j)) => Found::Url(j.to_owned()),
         // a document without `jwks_uri` (or `issuer`): the conventional place
-        _ => Found::Url(join(issuer, ".well-known/jwks.json")),
+        _ => Found::Url(join(issuer, JWKS_PATH)),
     })
 }

@@ -40,7 +40,7 @@ pub struct Fetched {
     pub body: Vec<u8>,
     /// `Cache-Control: max-age` in seconds, when present and not `no-cache`/`no-store`.
     pub max_age: Option<u64>,
-    /// The `Cache-Control` header as sent (for the issuer doctor).
+    /// The `Cache-Control` header as sent, its lines joined (for the issuer doctor).
     pub cache_control: Option<String>,
 }
 
@@ -56,24 +56,13 @@ pub struct Http {
 /// Parses `Cache-Control` for a lifetime: `max-age` (or `s-maxage`), or `None` when absent,
 /// `no-cache` or `no-store`.
 pub fn max_age(headers: &HeaderMap) -> Option<u64> {
-    let mut age = None;
-    for value in headers.get_all(CACHE_CONTROL) {
-        let Ok(text) = value.to_str() else { continue };
-        for directive in text.split(',') {
-            let d = directive.trim().to_ascii_lowercase();
-            if d == "no-cache" || d == "no-store" {
-                return None;
-            }
-            if let Some(v) = d
-                .strip_prefix("max-age=")
-                .or_else(|| d.strip_prefix("s-maxage="))
-                && let Ok(n) = v.trim_matches('"').parse::<u64>()
-            {
-                age = Some(age.map_or(n, |a: u64| a.min(n)));
-            }
-        }
-    }
-    age
+    jwtshield_core::cache_control::Directives::parse(
+        headers
+            .get_all(CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
+    .lifetime()
 }
 
 fn describe(e: &reqwest::Error) -> FetchError {
@@ -217,11 +206,14 @@ impl Http {
                 )));
             }
             let max_age = max_age(resp.headers());
-            let cache_control = resp
+            // every Cache-Control line, as one list (RFC 9110 §5.3): what max_age read
+            let lines: Vec<&str> = resp
                 .headers()
-                .get(CACHE_CONTROL)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+                .get_all(CACHE_CONTROL)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let cache_control = (!lines.is_empty()).then(|| lines.join(", "));
             let mut body = Vec::new();
             while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
                 if body.len() + chunk.len() > self.max_bytes {

@@ -278,14 +278,7 @@ pub struct KeySets {
     inner: Arc<Inner>,
 }
 
-/// Joins a path under an issuer without doubling the slash.
-pub fn join(issuer: &str, path: &str) -> String {
-    format!(
-        "{}/{}",
-        issuer.trim_end_matches('/'),
-        path.trim_start_matches('/')
-    )
-}
+pub use jwtshield_core::wellknown::join;
 
 impl KeySets {
     /// A cache with this configuration. Needs a Tokio runtime when used.
