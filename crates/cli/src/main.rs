@@ -425,23 +425,22 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, Fatal> {
 }
 
 fn check(a: CheckArgs) -> Result<ExitCode, Fatal> {
-    let (issuer, algs, jwks_uri) = match (&a.issuer, &a.profile) {
-        (Some(issuer), _) => (issuer.clone(), None, None),
-        (None, Some(id)) => {
-            let p = load_profile(a.profiles.as_ref(), id)?;
-            let policy = p.policy();
-            (
-                policy.issuer.primary().to_owned(),
-                Some(policy.allowed_algs.clone()),
-                policy.jwks_uri.clone(),
-            )
-        }
+    enum Target {
+        Issuer(String),
+        Profile(Box<CompiledPolicy>),
+    }
+    let target = match (&a.issuer, &a.profile) {
+        (Some(issuer), _) => Target::Issuer(issuer.clone()),
+        (None, Some(id)) => Target::Profile(Box::new(load_profile(a.profiles.as_ref(), id)?)),
         (None, None) => return Err(Fatal("give an ISSUER or --profile ID".into())),
     };
     let cfg = a.fetch.config()?;
     let report = FetchArgs::runtime()?.block_on(async {
         let sets = jwtshield_jwks::KeySets::new(cfg).map_err(Fatal)?;
-        Ok::<_, Fatal>(sets.examine(&issuer, algs, jwks_uri.as_deref()).await)
+        Ok::<_, Fatal>(match &target {
+            Target::Issuer(issuer) => sets.examine(issuer, None, None).await,
+            Target::Profile(p) => sets.examine_profile(p).await,
+        })
     })?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -2,8 +2,8 @@
 //! from the cache, never into it), through the same guarded client, timeout and size
 //! cap as every key fetch. The conclusions are the core's ([`jwtshield_core::doctor`]).
 
-use jwtshield_core::Alg;
 use jwtshield_core::doctor::{self, Answer, DoctorReport, Fetch, FetchFailure, Observation};
+use jwtshield_core::{Alg, CompiledPolicy};
 
 use crate::KeySets;
 use crate::fetch::FetchError;
@@ -32,6 +32,18 @@ impl KeySets {
             discovery,
             jwks,
         })
+    }
+
+    /// Examines a profile: its primary issuer, its `jwks_uri` when it sets one, against
+    /// its algorithm allowlist.
+    pub async fn examine_profile(&self, policy: &CompiledPolicy) -> DoctorReport {
+        let p = policy.policy();
+        self.examine(
+            p.issuer.primary(),
+            Some(p.allowed_algs.clone()),
+            p.jwks_uri.as_deref(),
+        )
+        .await
     }
 
     async fn doctor_fetch(&self, url: String) -> Fetch {

@@ -4,7 +4,6 @@
 //! their restart, and survives a Redis outage.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,23 +24,10 @@ fn wait_port(port: u16) {
     }
 }
 
-/// GET over a raw socket: (status, lower-case head).
+/// GET with a bearer token over a raw socket: (status, lower-case head).
 fn get(port: u16, path: &str, bearer: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {bearer}\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let head = out.split("\r\n\r\n").next().unwrap_or("").to_lowercase();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let auth = format!("Bearer {bearer}");
+    let (status, head, _) = crate::gateway::get(port, path, &[("authorization", &auth)]);
     (status, head)
 }
 

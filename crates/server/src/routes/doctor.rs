@@ -81,7 +81,8 @@ pub async fn check(
 ) -> Result<Response, Problem> {
     let bytes = read_body(&headers, body, state.config().max_body_bytes).await?;
     let req: IssuerCheckRequest = parse_body(&bytes)?;
-    let (issuer, algs, jwks_uri) = match (req.issuer, req.issuer_profile_id) {
+    let keysets = state.keysets();
+    let report = match (req.issuer, req.issuer_profile_id) {
         (Some(_), Some(_)) => {
             return Err(Problem::bad_field(
                 "issuer",
@@ -96,24 +97,15 @@ pub async fn check(
         }
         (Some(issuer), None) => {
             checked_issuer(&issuer)?;
-            (issuer, None, None)
+            keysets.examine(&issuer, None, None).await
         }
         (None, Some(id)) => {
             let profiles = state.profiles();
             let Some(p) = profiles.get(&id) else {
                 return Err(Problem::unknown_profile(&id, &profiles));
             };
-            let policy = p.policy();
-            (
-                policy.issuer.primary().to_owned(),
-                Some(policy.allowed_algs.clone()),
-                policy.jwks_uri.clone(),
-            )
+            keysets.examine_profile(p).await
         }
     };
-    let report = state
-        .keysets()
-        .examine(&issuer, algs, jwks_uri.as_deref())
-        .await;
     Ok(json_no_store(&report))
 }
