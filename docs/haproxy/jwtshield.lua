@@ -36,19 +36,29 @@ core.register_action("jwtshield", { "http-req" }, function(txn, url, extra)
   end
 
   local request = txn.http:req_get_headers()
+  -- the client's request, which a DPoP proof names (RFC 9449 htm/htu)
+  local tls = txn.f:ssl_fc()
   local headers = {
     ["x-forwarded-method"] = { txn.f:method() },
     ["x-forwarded-uri"] = { txn.f:pathq() },
+    ["x-forwarded-proto"] = { (tls == true or tls == 1) and "https" or "http" },
   }
-  local auth = request["authorization"]
-  if auth ~= nil then
-    local all = {}
-    for i = 0, 16 do
-      if auth[i] ~= nil then
-        all[#all + 1] = auth[i]
+  local host = first(request["host"])
+  if host ~= nil then
+    headers["x-forwarded-host"] = { host }
+  end
+  -- every copy of the credentials (several are refused by JWTShield, not merged here)
+  for _, name in ipairs({ "authorization", "dpop" }) do
+    local values = request[name]
+    if values ~= nil then
+      local all = {}
+      for i = 0, 16 do
+        if values[i] ~= nil then
+          all[#all + 1] = values[i]
+        end
       end
+      headers[name] = all
     end
-    headers["authorization"] = all
   end
   for _, n in ipairs(names) do
     txn.http:req_del_header(n)

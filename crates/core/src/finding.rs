@@ -40,6 +40,10 @@ pub enum Check {
     /// No revocation rule refuses the token (runs for verified tokens when the caller
     /// keeps revocation rules: the service does).
     Revocation,
+    /// A DPoP-bound token (`cnf.jkt`) comes with a valid proof of possession of its key
+    /// (RFC 9449); runs when the token is bound, the profile requires DPoP, or a proof
+    /// or the DPoP scheme came with it.
+    Dpop,
 }
 
 impl Check {
@@ -56,7 +60,7 @@ impl Check {
     ];
 
     /// Every check, in report order.
-    pub const ALL: [Check; 14] = [
+    pub const ALL: [Check; 15] = [
         Check::Signature,
         Check::Algorithm,
         Check::Issuer,
@@ -71,6 +75,7 @@ impl Check {
         Check::IssuedAt,
         Check::Scopes,
         Check::Revocation,
+        Check::Dpop,
     ];
 
     /// The contract's id for this check.
@@ -90,6 +95,7 @@ impl Check {
             Check::IssuedAt => "issued_at",
             Check::Scopes => "scopes",
             Check::Revocation => "revocation",
+            Check::Dpop => "dpop",
         }
     }
 
@@ -303,6 +309,26 @@ codes! {
     ID_TOKEN_SUSPECTED => (TokenType, Warning);
     /// A revocation rule refuses the token (its `jti`, or its `sub` or client signed out).
     TOKEN_REVOKED => (Revocation, Error);
+    /// The token is DPoP-bound (or the profile requires DPoP) and no `DPoP` proof came with the request.
+    DPOP_PROOF_MISSING => (Dpop, Error);
+    /// The `DPoP` proof is not a valid proof JWT: several headers, not a compact JWS, `typ` not `dpop+jwt`, an algorithm not allowed (never `none` or HMAC), no public `jwk`, a bad signature, or no `jti`/`iat`.
+    DPOP_PROOF_INVALID => (Dpop, Error);
+    /// The proof's `htm` is not the request's method.
+    DPOP_METHOD_MISMATCH => (Dpop, Error);
+    /// The proof's `htu` is not the request's URI (compared without query and fragment, after normalization).
+    DPOP_URI_MISMATCH => (Dpop, Error);
+    /// The proof's `iat` is older than the profile's `dpop.max_age_seconds` or in the future (beyond the clock skew).
+    DPOP_PROOF_STALE => (Dpop, Error);
+    /// The proof's `ath` is missing or is not the hash of this access token.
+    DPOP_ATH_MISMATCH => (Dpop, Error);
+    /// The proof is signed by another key than the one the token is bound to (`cnf.jkt`).
+    DPOP_KEY_MISMATCH => (Dpop, Error);
+    /// The proof's `jti` was already used (the replay cache is shared by the fleet when a state store is configured).
+    DPOP_PROOF_REPLAYED => (Dpop, Error);
+    /// The token has no `cnf.jkt` yet came with the DPoP scheme, or the profile requires DPoP-bound tokens.
+    DPOP_TOKEN_NOT_BOUND => (Dpop, Error);
+    /// A DPoP-bound token was sent with the Bearer scheme (RFC 9449 §7.2: it needs `Authorization: DPoP`).
+    DPOP_BOUND_TOKEN_AS_BEARER => (Dpop, Error);
 }
 
 impl fmt::Display for Code {

@@ -16,6 +16,8 @@ pub enum BearerError {
     InvalidToken,
     /// 403: the token lacks a scope.
     InsufficientScope,
+    /// 401: the DPoP proof is missing or bad (RFC 9449 §7.1).
+    InvalidDpopProof,
 }
 
 impl BearerError {
@@ -25,6 +27,7 @@ impl BearerError {
             BearerError::InvalidRequest => "invalid_request",
             BearerError::InvalidToken => "invalid_token",
             BearerError::InsufficientScope => "insufficient_scope",
+            BearerError::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 }
@@ -40,6 +43,10 @@ pub struct Decision {
     pub description: Option<String>,
     /// For 403: the scopes required.
     pub scope: Option<String>,
+    /// The challenge is `DPoP` (RFC 9449 §7.1) with these proof algorithms, not
+    /// `Bearer`: the token is DPoP-bound, came with the DPoP scheme, or the profile
+    /// requires DPoP.
+    pub dpop_algs: Option<String>,
 }
 
 /// RFC 6750 `error_description` allows %x20-21 / %x23-5B / %x5D-7E only.
@@ -67,6 +74,7 @@ impl Decision {
             error: None,
             description: None,
             scope: None,
+            dpop_algs: None,
         }
     }
 
@@ -77,6 +85,7 @@ impl Decision {
             error: None,
             description: None,
             scope: None,
+            dpop_algs: None,
         }
     }
 
@@ -87,6 +96,7 @@ impl Decision {
             error: Some(BearerError::InvalidRequest),
             description: Some(sanitize(description)),
             scope: None,
+            dpop_algs: None,
         }
     }
 
@@ -97,6 +107,7 @@ impl Decision {
             error: Some(BearerError::InvalidToken),
             description: Some(sanitize(description)),
             scope: None,
+            dpop_algs: None,
         }
     }
 
@@ -111,6 +122,7 @@ impl Decision {
                 missing.join(" ")
             ))),
             scope: Some(sanitize(&required.join(" "))),
+            dpop_algs: None,
         }
     }
 
@@ -121,6 +133,23 @@ impl Decision {
             error: None,
             description: Some(sanitize(description)),
             scope: None,
+            dpop_algs: None,
+        }
+    }
+
+    /// 401 `invalid_dpop_proof` (RFC 9449 §7.1).
+    pub fn invalid_dpop_proof(description: &str) -> Decision {
+        Decision {
+            error: Some(BearerError::InvalidDpopProof),
+            ..Decision::invalid_token(description)
+        }
+    }
+
+    /// The same answer with a `DPoP` challenge naming the proof algorithms.
+    pub fn with_dpop_challenge(self, algs: &str) -> Decision {
+        Decision {
+            dpop_algs: Some(sanitize(algs)),
+            ..self
         }
     }
 
@@ -129,7 +158,12 @@ impl Decision {
         if !matches!(self.status, 400 | 401 | 403) {
             return None;
         }
-        let mut v = format!("Bearer realm=\"{}\"", sanitize(realm));
+        let scheme = if self.dpop_algs.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        };
+        let mut v = format!("{scheme} realm=\"{}\"", sanitize(realm));
         if let Some(e) = self.error {
             v.push_str(&format!(", error=\"{}\"", e.as_str()));
         }
@@ -138,6 +172,9 @@ impl Decision {
         }
         if let Some(s) = &self.scope {
             v.push_str(&format!(", scope=\"{s}\""));
+        }
+        if let Some(a) = &self.dpop_algs {
+            v.push_str(&format!(", algs=\"{a}\""));
         }
         Some(v)
     }
@@ -169,6 +206,29 @@ pub fn bearer_token(value: Option<&str>) -> Result<Option<&str>, Decision> {
         ));
     }
     Ok(Some(token))
+}
+
+/// The credentials of an `Authorization` header value: `Bearer` (RFC 6750) or `DPoP`
+/// (RFC 9449 §7.1, the same token68 syntax). `Ok(None)` when there is none (no header,
+/// or another scheme), `Err` when the credentials are malformed.
+pub fn credentials(value: Option<&str>) -> Result<Option<(crate::dpop::Scheme, &str)>, Decision> {
+    let Some(v) = value else { return Ok(None) };
+    let trimmed = v.trim();
+    let (scheme, rest) = trimmed.split_once(' ').unwrap_or((trimmed, ""));
+    if !scheme.eq_ignore_ascii_case("dpop") {
+        return Ok(bearer_token(value)?.map(|t| (crate::dpop::Scheme::Bearer, t)));
+    }
+    let token = rest.trim();
+    if token.is_empty() {
+        return Err(Decision::invalid_request("the DPoP credentials are empty"));
+    }
+    let t = token.trim_end_matches('=');
+    if t.is_empty() || !t.bytes().all(is_b64token_char) {
+        return Err(Decision::invalid_request(
+            "the DPoP credentials are not a single token (RFC 9449 token68)",
+        ));
+    }
+    Ok(Some((crate::dpop::Scheme::DPoP, token)))
 }
 
 /// RFC 6750 §2.1 `b64token` characters (before the trailing `=`), as a table: the
@@ -227,6 +287,19 @@ const KEYS_UNAVAILABLE: [Code; 3] = [
     Code::DISCOVERY_ISSUER_MISMATCH,
 ];
 
+/// DPoP findings about the proof (answered `invalid_dpop_proof`); the others are about
+/// the token and its scheme (`invalid_token`).
+const DPOP_PROOF_CODES: [Code; 8] = [
+    Code::DPOP_PROOF_MISSING,
+    Code::DPOP_PROOF_INVALID,
+    Code::DPOP_METHOD_MISMATCH,
+    Code::DPOP_URI_MISMATCH,
+    Code::DPOP_PROOF_STALE,
+    Code::DPOP_ATH_MISMATCH,
+    Code::DPOP_KEY_MISMATCH,
+    Code::DPOP_PROOF_REPLAYED,
+];
+
 /// The answer for a validated token. `required_scopes` are the policy's plus any the
 /// caller adds (for the 403 `scope` parameter and the extra check).
 pub fn decide(report: &Report, policy_scopes: &[String], extra_scopes: &[String]) -> Decision {
@@ -260,6 +333,9 @@ pub fn decide(report: &Report, policy_scopes: &[String], extra_scopes: &[String]
         return Decision::insufficient_scope(&required, &missing);
     }
     match errors.first() {
+        Some(f) if f.check == Check::Dpop && DPOP_PROOF_CODES.contains(&f.code) => {
+            Decision::invalid_dpop_proof(&format!("{} check failed: {}", f.check, f.code))
+        }
         Some(f) => Decision::invalid_token(&format!("{} check failed: {}", f.check, f.code)),
         None => Decision::invalid_token("the token is not valid"),
     }

@@ -40,6 +40,7 @@ pub mod checks;
 pub mod claims;
 pub mod diagnostics;
 pub mod doctor;
+pub mod dpop;
 pub mod finding;
 pub mod forward;
 pub mod gateway;

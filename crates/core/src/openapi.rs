@@ -64,6 +64,21 @@ pub fn allowed_algs() -> RefOr<Schema> {
         .into()
 }
 
+/// `dpop.allowed_algs`: asymmetric algorithms only.
+pub fn dpop_algs() -> RefOr<Schema> {
+    let names: Vec<Value> = crate::policy::DpopPolicy::default()
+        .allowed_algs
+        .iter()
+        .map(|a| json!(a.as_str()))
+        .collect();
+    array_of(string().enum_values(Some(names.clone())), 1)
+        .description(Some(
+            "Algorithms a DPoP proof may be signed with: asymmetric only (never `none` or HMAC).",
+        ))
+        .default(Some(Value::Array(names)))
+        .into()
+}
+
 /// `required_claims`: claim names.
 pub fn claim_names() -> RefOr<Schema> {
     array_of(string().min_length(Some(1)), 0)

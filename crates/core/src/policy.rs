@@ -349,6 +349,62 @@ pub struct Policy {
     )]
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::allowed_tenants))]
     pub allowed_tenants: Option<Tenants>,
+    /// DPoP (RFC 9449): whether bound tokens are required, and how proofs are checked.
+    /// Without it, a token bound with `cnf.jkt` still needs a valid proof (defaults:
+    /// proofs up to 300 s old, asymmetric algorithms).
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = DpopPolicy))]
+    pub dpop: Option<DpopPolicy>,
+}
+
+/// A profile's `dpop` (RFC 9449).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DpopPolicy {
+    /// Refuse tokens that are not DPoP-bound (no `cnf.jkt`), even with a proof. Default
+    /// false: bearer tokens pass, bound ones need their proof.
+    #[serde(default)]
+    pub required: bool,
+    /// Oldest proof accepted, in seconds (its `iat`; plus the clock skew). Default 300,
+    /// at most 3600. The replay cache keeps each `jti` this long.
+    #[serde(default = "default_dpop_age", deserialize_with = "whole_u64")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1, maximum = 3600, default = 300)
+    )]
+    pub max_age_seconds: u64,
+    /// Algorithms a proof may be signed with (asymmetric only). Default ES256, ES384,
+    /// ES512, EdDSA, PS256, PS384, PS512, RS256, RS384, RS512.
+    #[serde(default = "default_dpop_algs")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::dpop_algs))]
+    pub allowed_algs: Vec<Alg>,
+}
+
+fn default_dpop_age() -> u64 {
+    300
+}
+
+fn default_dpop_algs() -> Vec<Alg> {
+    // preference order of the `algs` challenge: what DPoP clients use most first
+    use Alg::*;
+    vec![
+        ES256, ES384, ES512, EdDSA, PS256, PS384, PS512, RS256, RS384, RS512,
+    ]
+}
+
+impl Default for DpopPolicy {
+    fn default() -> Self {
+        DpopPolicy {
+            required: false,
+            max_age_seconds: default_dpop_age(),
+            allowed_algs: default_dpop_algs(),
+        }
+    }
 }
 
 /// The tenants an issuer template accepts: a list, or any tenant (said explicitly).
@@ -473,6 +529,13 @@ impl CompiledPolicy {
         self.inline_keys.as_ref()
     }
 
+    /// The DPoP settings (the defaults when the policy gives none).
+    pub fn dpop(&self) -> &DpopPolicy {
+        static DEFAULT: std::sync::LazyLock<DpopPolicy> =
+            std::sync::LazyLock::new(DpopPolicy::default);
+        self.policy.dpop.as_ref().unwrap_or(&DEFAULT)
+    }
+
     /// The claim compared with the audiences.
     pub fn audience_claim(&self) -> &str {
         self.policy.audience_claim.as_deref().unwrap_or("aud")
@@ -500,6 +563,7 @@ impl Policy {
             rate_limit: None,
             forward_claims: BTreeMap::new(),
             allowed_tenants: None,
+            dpop: None,
         }
     }
 
@@ -642,6 +706,30 @@ impl Policy {
                     self.clock_skew_seconds
                 ),
             ));
+        }
+        if let Some(d) = &self.dpop {
+            if !(1..=3600).contains(&d.max_age_seconds) {
+                return Err(PolicyError::new(
+                    "dpop.max_age_seconds",
+                    format!("{} is not between 1 and 3600", d.max_age_seconds),
+                ));
+            }
+            if d.allowed_algs.is_empty() {
+                return Err(PolicyError::new(
+                    "dpop.allowed_algs",
+                    "must list at least one algorithm",
+                ));
+            }
+            if let Some(i) = d
+                .allowed_algs
+                .iter()
+                .position(|a| a.family() == crate::alg::Family::Hmac)
+            {
+                return Err(PolicyError::new(
+                    format!("dpop.allowed_algs[{i}]"),
+                    "a DPoP proof is signed with the client's private key: HMAC is not allowed",
+                ));
+            }
         }
         if self.max_ttl_seconds == Some(0) {
             return Err(PolicyError::new(

@@ -67,6 +67,21 @@ impl Report {
         }
     }
 
+    /// Adds a finding from a check that runs after the token's own (DPoP, in the
+    /// core only): a report can gain errors this way, never lose them.
+    pub(crate) fn push(&mut self, f: Finding) {
+        self.checks.note(&f);
+        if f.severity == Severity::Error {
+            self.valid = false;
+        }
+        self.findings.push(f);
+    }
+
+    /// Marks a later check as run or skipped.
+    pub(crate) fn mark(&mut self, check: Check, state: crate::finding::State) {
+        self.checks.mark(check, state);
+    }
+
     /// True exactly when no finding has severity `error`.
     pub fn valid(&self) -> bool {
         self.valid

@@ -41,6 +41,10 @@ use jwtshield_jwks::KeySets;
 use serde_json::Value;
 use tower::{Layer, Service};
 
+pub mod dpop;
+pub use dpop::{LocalReplayCache, ReplayCache, Target};
+pub use jwtshield_core::dpop::Scheme;
+
 pub use jwtshield_core::Verified as VerifiedToken;
 
 /// The outcome of checking a request's bearer token.
@@ -63,9 +67,10 @@ impl Outcome<'_> {
     }
 }
 
-/// The bearer token of `headers`: exactly one `Authorization` header of visible ASCII
-/// with a well-formed Bearer credential; `Decision::no_token()` when there is none.
-pub fn bearer(headers: &HeaderMap) -> Result<&str, Decision> {
+/// The token of `headers` and the scheme it came with: exactly one `Authorization`
+/// header of visible ASCII with well-formed `Bearer` (RFC 6750) or `DPoP` (RFC 9449)
+/// credentials; `Decision::no_token()` when there is none.
+pub fn credentials(headers: &HeaderMap) -> Result<(Scheme, &str), Decision> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let first = values.next();
     if values.next().is_some() {
@@ -82,41 +87,92 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, Decision> {
             ));
         }
     };
-    match gateway::bearer_token(value)? {
-        Some(t) => Ok(t),
+    match gateway::credentials(value)? {
+        Some(c) => Ok(c),
         None => Err(Decision::no_token()),
     }
 }
 
-/// Checks the bearer token of `headers` against `policy`: the shared logic of the
+/// What checking one request needs besides its headers: the policy and its key sets,
+/// scopes required on top of the policy's, the replay cache of DPoP proofs, and the
+/// request a DPoP proof must name.
+pub struct Call<'c> {
+    /// The policy.
+    pub policy: &'c CompiledPolicy,
+    /// Where its keys come from.
+    pub keysets: &'c KeySets,
+    /// Scopes required on top of the policy's.
+    pub extra_scopes: &'c [String],
+    /// Remembers accepted DPoP proofs.
+    pub replay: &'c dyn ReplayCache,
+    /// The method and absolute URI of the client's request.
+    pub target: &'c Target,
+}
+
+/// Checks the token of `headers` against the policy: the shared logic of the
 /// middleware and the service's `/v1/authz`. The token is parsed once under `limits`;
-/// the verified-signature cache of `keysets` is consulted. `extra_scopes` are required
-/// on top of the policy's.
+/// the verified-signature cache of the key sets is consulted.
 pub async fn authorize<'h>(
     headers: &'h HeaderMap,
-    policy: &CompiledPolicy,
-    keysets: &KeySets,
-    extra_scopes: &[String],
+    call: &Call<'_>,
     limits: &Limits,
 ) -> Outcome<'h> {
-    match bearer(headers) {
-        Ok(raw) => authorize_token(Token::parse(raw, limits), policy, keysets, extra_scopes).await,
+    match credentials(headers) {
+        Ok((scheme, raw)) => {
+            authorize_token(scheme, Token::parse(raw, limits), headers, call).await
+        }
+        Err(d) if d.status == 401 && call.policy.dpop().required => Outcome::denied(
+            d.with_dpop_challenge(&jwtshield_core::dpop::challenge_algs(call.policy)),
+        ),
         Err(d) => Outcome::denied(d),
     }
 }
 
-/// [`authorize`] for a token already parsed (the service parses it first when its
-/// issuer chooses the profile).
+/// [`authorize`] for a token already parsed (the service parses it once to choose the
+/// profile by its issuer). After the token's own checks comes DPoP (RFC 9449): a bound
+/// token (`cnf.jkt`), a DPoP-scheme request or a profile that requires DPoP needs a
+/// valid proof in the `DPoP` header for `call.target`, and its `jti` must be new to
+/// `call.replay`.
 pub async fn authorize_token<'h>(
+    scheme: Scheme,
     token: Token<'h>,
-    policy: &CompiledPolicy,
-    keysets: &KeySets,
-    extra_scopes: &[String],
+    headers: &HeaderMap,
+    call: &Call<'_>,
 ) -> Outcome<'h> {
-    let report = keysets
-        .validate(policy, &token, jwtshield_jwks::unix_now())
-        .await;
-    let mut decision = gateway::decide(&report, &policy.policy().required_scopes, extra_scopes);
+    let policy = call.policy;
+    let now = jwtshield_jwks::unix_now();
+    let mut report = call.keysets.validate(policy, &token, now).await;
+    let presented = jwtshield_core::dpop::Presented {
+        proof: dpop::proof_header(headers),
+        scheme: Some(scheme),
+        method: &call.target.method,
+        uri: &call.target.uri,
+    };
+    let challenge = scheme == Scheme::DPoP
+        || policy.dpop().required
+        || report
+            .claims()
+            .is_some_and(|c| jwtshield_core::dpop::bound_jkt(c).is_some());
+    let accepted =
+        jwtshield_core::dpop::check(&mut report, token.compact(), policy, &presented, now);
+    if let Some(acc) = &accepted
+        && report.valid()
+    {
+        match call.replay.first_use(&acc.replay_key(), acc.until).await {
+            Ok(true) => {}
+            Ok(false) => jwtshield_core::dpop::replayed(&mut report, acc),
+            Err(e) => {
+                tracing::warn!(target: "jwtshield::dpop", error = %e, "the DPoP replay cache cannot answer");
+                return Outcome {
+                    decision: Decision::unavailable("the DPoP replay cache cannot answer"),
+                    verified: None,
+                    checked: Some((token, report)),
+                };
+            }
+        }
+    }
+    let mut decision =
+        gateway::decide(&report, &policy.policy().required_scopes, call.extra_scopes);
     let verified = if decision.status == 200 {
         let v = report.verified();
         if v.is_none() {
@@ -126,6 +182,9 @@ pub async fn authorize_token<'h>(
     } else {
         None
     };
+    if challenge {
+        decision = decision.with_dpop_challenge(&jwtshield_core::dpop::challenge_algs(policy));
+    }
     Outcome {
         decision,
         verified,
@@ -163,6 +222,10 @@ struct Inner {
     limits: Limits,
     /// The policy's `rate_limit`, per caller (this process only).
     rates: LocalRates,
+    /// DPoP proofs already used.
+    replay: Arc<dyn ReplayCache>,
+    /// The public origin DPoP proofs name (`https://api.example.com`).
+    origin: Option<String>,
 }
 
 /// Per-caller rate limits held by this process: the GCRA state (theoretical arrival
@@ -281,24 +344,44 @@ impl JwtAuth {
                 realm: "jwtshield".to_owned(),
                 limits: Limits::default(),
                 rates: Default::default(),
+                replay: Arc::new(LocalReplayCache::default()),
+                origin: None,
             }),
         }
     }
 
     /// The realm in `WWW-Authenticate` challenges. Defaults to `jwtshield`.
     pub fn realm(self, realm: &str) -> JwtAuth {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|a| Inner {
+        self.with(|i| i.realm = realm.to_owned())
+    }
+
+    /// The public origin of the protected API (`https://api.example.com`): DPoP proofs
+    /// must name it in `htu`. Without it, the request's `Host` header (over `http`,
+    /// unless the request line is absolute) is used, as express-oauth2-jwt-bearer does;
+    /// behind a TLS-terminating proxy, set it.
+    pub fn dpop_origin(self, origin: &str) -> JwtAuth {
+        self.with(|i| i.origin = Some(origin.trim_end_matches('/').to_owned()))
+    }
+
+    /// The replay cache of DPoP proofs (default: [`LocalReplayCache`], this process
+    /// only). Several replicas behind one load balancer need a shared one.
+    pub fn replay_cache(self, cache: Arc<dyn ReplayCache>) -> JwtAuth {
+        self.with(|i| i.replay = cache)
+    }
+
+    fn with(self, f: impl FnOnce(&mut Inner)) -> JwtAuth {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|a| Inner {
             policy: a.policy.clone(),
             keysets: a.keysets.clone(),
             realm: a.realm.clone(),
             limits: a.limits,
             rates: Default::default(),
+            replay: a.replay.clone(),
+            origin: a.origin.clone(),
         });
+        f(&mut inner);
         JwtAuth {
-            inner: Arc::new(Inner {
-                realm: realm.to_owned(),
-                ..inner
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -369,7 +452,15 @@ where
         let mut inner = take_ready(&mut self.inner);
         Box::pin(async move {
             let a = &auth.inner;
-            let outcome = authorize(req.headers(), &a.policy, &a.keysets, &[], &a.limits).await;
+            let target = Target::direct(&req, a.origin.as_deref());
+            let call = Call {
+                policy: &a.policy,
+                keysets: &a.keysets,
+                extra_scopes: &[],
+                replay: a.replay.as_ref(),
+                target: &target,
+            };
+            let outcome = authorize(req.headers(), &call, &a.limits).await;
             if let Some(verified) = outcome.verified {
                 let Some(limit) = &a.policy.policy().rate_limit else {
                     req.extensions_mut().insert(verified);

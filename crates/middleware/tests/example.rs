@@ -271,3 +271,78 @@ async fn a_rate_limit_in_the_policy_answers_429_past_it() {
     assert_eq!(call(token("u1")).await, (429, "0".into(), "1".into()));
     assert_eq!(call(token("u2")).await.0, 200, "another caller");
 }
+
+/// DPoP in the middleware: a bound token needs a proof for this very request (method
+/// and URI as the app sees it: `Host` over http here), once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_middleware_checks_dpop_proofs() {
+    let f = Fixture::start("ES256").await;
+    let client = Signer::ed("client");
+    let t = f.token(f.claims(json!({"cnf": {"jkt": client.jkt()}})));
+    let uri = format!("{}/api/private", f.url);
+    let send = |auth: String, proof: Option<String>| {
+        let mut req = f.client.get(&uri).header("authorization", auth);
+        if let Some(p) = proof {
+            req = req.header("dpop", p);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let c = r
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (r.status().as_u16(), c)
+        }
+    };
+    let proof = |jti: &str, method: &str, u: &str| {
+        client.dpop_proof(method, u, now(), jti, Some(&t), json!({}), json!({}))
+    };
+    let p = proof("m-1", "GET", &uri);
+    assert_eq!(
+        send(format!("DPoP {t}"), Some(p.clone())).await,
+        (200, String::new())
+    );
+    let (s, c) = send(format!("DPoP {t}"), Some(p)).await;
+    assert_eq!(s, 401);
+    assert!(
+        c.starts_with("DPoP realm=\"jwtshield\", error=\"invalid_dpop_proof\"")
+            && c.contains("DPOP_PROOF_REPLAYED"),
+        "{c}"
+    );
+    let (s, c) = send(format!("DPoP {t}"), Some(proof("m-2", "POST", &uri))).await;
+    assert!(s == 401 && c.contains("DPOP_METHOD_MISMATCH"), "{c}");
+    let (s, c) = send(
+        format!("DPoP {t}"),
+        Some(proof("m-3", "GET", &format!("{}/api/admin", f.url))),
+    )
+    .await;
+    assert!(s == 401 && c.contains("DPOP_URI_MISMATCH"), "{c}");
+    let (s, c) = send(format!("DPoP {t}"), None).await;
+    assert!(s == 401 && c.contains("DPOP_PROOF_MISSING"), "{c}");
+    let (s, c) = send(format!("Bearer {t}"), Some(proof("m-4", "GET", &uri))).await;
+    assert!(s == 401 && c.contains("DPOP_BOUND_TOKEN_AS_BEARER"), "{c}");
+    // with the public origin pinned, the proof must name it
+    let pinned = f.auth.clone().dpop_origin("https://api.acme.com");
+    let app = axum::Router::new()
+        .route("/api/private", axum::routing::get(|| async { "ok" }))
+        .layer(pinned.layer());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/private", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let get = |p: String| {
+        f.client
+            .get(&url)
+            .header("authorization", format!("DPoP {t}"))
+            .header("dpop", p)
+            .send()
+    };
+    assert_eq!(get(proof("m-5", "GET", &url)).await.unwrap().status(), 401);
+    assert_eq!(
+        get(proof("m-6", "GET", "https://api.acme.com/api/private"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

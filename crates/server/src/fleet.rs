@@ -199,6 +199,29 @@ impl Redis {
         Ok(n > 0)
     }
 
+    /// Sets `key` unless it exists (`SET NX PX`), with a lifetime of `ttl_ms`: whether it
+    /// was new. One atomic command, so two instances never both see a key as new.
+    pub async fn set_once(&self, key: &str, ttl_ms: u64) -> Result<bool, String> {
+        let set: Option<String> = self
+            .call(|mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl_ms.max(1))
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(set.is_some())
+    }
+
+    /// Whether `key` exists.
+    pub async fn exists(&self, key: &str) -> Result<bool, String> {
+        self.call(|mut c| async move { c.exists(key).await }).await
+    }
+
     /// Runs a Lua script on one key with three arguments (the rate limiter's GCRA).
     pub async fn script<T: redis::FromRedisValue>(
         &self,
@@ -256,5 +279,33 @@ impl Redis {
             }
         });
         rx
+    }
+}
+
+/// The DPoP replay cache of a fleet: each accepted proof's key is set once in Redis
+/// (`SET NX`) until the proof expires, so a proof spent at one instance is a replay at
+/// every other. When Redis cannot answer, the request is refused (503), never let
+/// through unchecked.
+pub struct RedisReplayCache(pub Redis);
+
+/// The prefix of the replay keys.
+const REPLAY_PREFIX: &str = "jwtshield:dpop:";
+
+impl jwtshield_middleware::ReplayCache for RedisReplayCache {
+    fn first_use<'a>(
+        &'a self,
+        key: &'a str,
+        until: i64,
+    ) -> jwtshield_middleware::dpop::CacheFuture<'a, bool> {
+        Box::pin(async move {
+            let ttl_s = (until - jwtshield_jwks::unix_now()).max(1) as u64;
+            self.0
+                .set_once(&format!("{REPLAY_PREFIX}{key}"), ttl_s * 1000)
+                .await
+        })
+    }
+
+    fn seen<'a>(&'a self, key: &'a str) -> jwtshield_middleware::dpop::CacheFuture<'a, bool> {
+        Box::pin(async move { self.0.exists(&format!("{REPLAY_PREFIX}{key}")).await })
     }
 }

@@ -30,6 +30,7 @@ struct Inner {
     demo: Option<crate::demo::Demo>,
     revocations: Arc<crate::revocations::Revocations>,
     limiter: crate::ratelimit::Limiter,
+    replay: Arc<dyn jwtshield_middleware::ReplayCache>,
 }
 
 /// Reads and merges the profiles file and `ISSUER_PROFILES_JSON`; a profile id in
@@ -87,6 +88,11 @@ impl AppState {
         &self.inner.limiter
     }
 
+    /// The DPoP replay cache: Redis in fleet mode, else this process's.
+    pub fn replay(&self) -> &dyn jwtshield_middleware::ReplayCache {
+        self.inner.replay.as_ref()
+    }
+
     /// The demo issuer, with `--demo`.
     pub fn demo(&self) -> Option<&crate::demo::Demo> {
         self.inner.demo.as_ref()
@@ -106,6 +112,10 @@ impl AppState {
         let keysets = KeySets::new(config.jwks.clone()).map_err(ConfigError)?;
         let revocations = crate::revocations::Revocations::open(&config.store, keysets.clone())?;
         let limiter = crate::ratelimit::Limiter::new(revocations.redis().cloned());
+        let replay: Arc<dyn jwtshield_middleware::ReplayCache> = match revocations.redis() {
+            Some(r) => Arc::new(crate::fleet::RedisReplayCache(r.clone())),
+            None => Arc::new(jwtshield_middleware::LocalReplayCache::default()),
+        };
         if let Some(id) = &config.admin.profile
             && !profiles.contains_key(id)
         {
@@ -128,6 +138,7 @@ impl AppState {
                 demo,
                 revocations,
                 limiter,
+                replay,
             }),
         })
     }

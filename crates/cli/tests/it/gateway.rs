@@ -244,5 +244,50 @@ impl Stack {
                 "{gateway}: {head}"
             );
         }
+
+        // DPoP (RFC 9449): the gateway passes the proof and says which request it was
+        // for; a bound token passes with a proof for this very request, once
+        let client = Signer::ed("client");
+        let bound = self.token(json!({"cnf": {"jkt": client.jkt()}}));
+        let auth = format!("DPoP {bound}");
+        // the client asks http://api.test/api/private (its Host header, over http)
+        let uri = "http://api.test/api/private";
+        let proof = |jti: &str, u: &str| {
+            client.dpop_proof("GET", u, now, jti, Some(&bound), json!({}), json!({}))
+        };
+        let p = proof(&format!("{gateway}-1"), uri);
+        let (s, head, body) = get(
+            port,
+            "/api/private?page=2",
+            &[("authorization", &auth), ("dpop", &p)],
+        );
+        assert_eq!(s, 200, "{gateway} dpop: {head}\n{body}");
+        let (s, head, _) = get(
+            port,
+            "/api/private?page=2",
+            &[("authorization", &auth), ("dpop", &p)],
+        );
+        assert_eq!(s, 401, "{gateway} dpop replay: {head}");
+        assert!(
+            head.contains(
+                "www-authenticate: dpop realm=\"jwtshield\", error=\"invalid_dpop_proof\""
+            ) && head.contains("dpop_proof_replayed"),
+            "{gateway}: {head}"
+        );
+        let elsewhere = proof(&format!("{gateway}-2"), "http://api.test/api/other");
+        let (s, head, _) = get(
+            port,
+            "/api/private",
+            &[("authorization", &auth), ("dpop", &elsewhere)],
+        );
+        assert!(
+            s == 401 && head.contains("dpop_uri_mismatch"),
+            "{gateway}: {head}"
+        );
+        let (s, head, _) = get(port, "/api/private", &[("authorization", &auth)]);
+        assert!(
+            s == 401 && head.contains("dpop_proof_missing"),
+            "{gateway}: {head}"
+        );
     }
 }

@@ -5,6 +5,7 @@ mod algorithms;
 mod attacks;
 mod codes;
 mod docs;
+mod dpop;
 mod gateway;
 mod props;
 mod sigcache;

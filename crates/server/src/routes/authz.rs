@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jwtshield_core::gateway::Decision;
 use jwtshield_middleware::{
-    authorize, authorize_token, bearer, caller_key, deny_response, rate_limit_headers,
-    rate_limited_response,
+    Call, Scheme, Target, authorize, authorize_token, caller_key, credentials, deny_response,
+    rate_limit_headers, rate_limited_response,
 };
 use serde::Deserialize;
 
@@ -26,7 +26,7 @@ pub const REALM: &str = "jwtshield";
 /// findings go to the log, never to the client).
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct AuthzDenial {
-    /// `invalid_request`, `invalid_token`, `insufficient_scope`, `unauthorized` (no
+    /// `invalid_request`, `invalid_token`, `invalid_dpop_proof`, `insufficient_scope`, `unauthorized` (no
     /// token sent), `rate_limited` or `temporarily_unavailable`.
     pub error: String,
     /// What failed, in a sentence.
@@ -101,24 +101,29 @@ fn identity_headers(
     tag = "gateway",
     params(
         AuthzQuery,
-        ("Authorization" = Option<String>, Header, description = "Bearer <token>, forwarded by the gateway"),
+        ("Authorization" = Option<String>, Header, description = "Bearer <token>, or DPoP <token> for a DPoP-bound token (RFC 9449), forwarded by the gateway"),
+        ("DPoP" = Option<String>, Header, description = "The DPoP proof JWT (RFC 9449), forwarded by the gateway: required for a token with cnf.jkt, or when the profile's dpop.required is true"),
+        ("X-Forwarded-Method" = Option<String>, Header, description = "The client's request method, which a DPoP proof's htm must name (or X-Original-Method; default: this request's method)"),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "The client's request URI (absolute, or a path joined to X-Forwarded-Proto, default https, and X-Forwarded-Host or Host), which a DPoP proof's htu must name (or X-Original-URI)"),
         ("X-JWTShield-Profile" = Option<String>, Header, description = "The profile, when not in the query"),
         ("X-JWTShield-Required-Scopes" = Option<String>, Header, description = "Scopes required on top of the profile's, when not in the query"),
     ),
     responses(
         (status = 200, description = "Valid. Headers X-Auth-Subject, X-Auth-Scopes (space-separated), X-Auth-Issuer, X-Auth-Claims (base64url of the claims JSON) and the profile's forward_claims for the gateway to forward"),
         (status = 400, description = "Malformed Authorization header, or no profile named and several profiles accept the token's issuer: WWW-Authenticate error=\"invalid_request\"", body = AuthzDenial),
-        (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check (ISSUER_UNKNOWN when no profile was named and none accepts the token's iss; CERTIFICATE_MISSING or CERTIFICATE_MISMATCH for a certificate-bound token, RFC 8705); without error when no token was sent", body = AuthzDenial),
+        (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check (ISSUER_UNKNOWN when no profile was named and none accepts the token's iss; CERTIFICATE_MISSING or CERTIFICATE_MISMATCH for a certificate-bound token, RFC 8705); error=\"invalid_dpop_proof\" when the DPoP proof is missing or fails (RFC 9449: the challenge is then `DPoP realm=..., algs=\"...\"`, as for any refusal of a DPoP-bound or DPoP-scheme token); without error when no token was sent", body = AuthzDenial),
         (status = 403, description = "Only required scopes are missing: error=\"insufficient_scope\", scope=\"...\"", body = AuthzDenial),
         (status = 404, description = "Unknown profile", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "The profile's rate_limit for this caller is exceeded: Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset (Unix time)", body = AuthzDenial),
-        (status = 503, description = "The issuer's keys are unreachable and no cached key is usable (never 200), or the service is overloaded; Retry-After says when to retry", body = AuthzDenial),
+        (status = 503, description = "The issuer's keys are unreachable and no cached key is usable (never 200), the DPoP replay cache (Redis in fleet mode) cannot answer, or the service is overloaded; Retry-After says when to retry", body = AuthzDenial),
     )
 )]
 pub async fn authz(
     State(state): State<AppState>,
     Query(q): Query<AuthzQuery>,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
     let profile_id = q
@@ -165,18 +170,22 @@ pub async fn authz(
         })
         .unwrap_or_default();
     let start = Instant::now();
+    // the request a DPoP proof must name: the client's, as the gateway forwards it
+    let target = Target::forwarded(
+        &headers,
+        method.as_str(),
+        uri.path_and_query().map_or("/", |p| p.as_str()),
+    );
+    let call = Call {
+        policy,
+        keysets: state.keysets(),
+        extra_scopes: &extra,
+        replay: state.replay(),
+        target: &target,
+    };
     let outcome = match routed {
-        Some(token) => authorize_token(token, policy, state.keysets(), &extra).await,
-        None => {
-            authorize(
-                &headers,
-                policy,
-                state.keysets(),
-                &extra,
-                &state.config().limits,
-            )
-            .await
-        }
+        Some((scheme, token)) => authorize_token(scheme, token, &headers, &call).await,
+        None => authorize(&headers, &call, &state.config().limits).await,
     };
     let elapsed = start.elapsed();
     let peer = peer.map(|p| p.0.0);
@@ -275,15 +284,14 @@ fn certificate_binding(
 
 /// The token of the request and the profile whose issuers include its `iss` (one map
 /// lookup); the token is parsed once, here, and validated as parsed.
-fn route<'h>(
-    state: &AppState,
-    headers: &'h HeaderMap,
-) -> Result<(jwtshield_core::Token<'h>, String), Decision> {
-    let raw = bearer(headers)?;
+type Routed<'h> = ((Scheme, jwtshield_core::Token<'h>), String);
+
+fn route<'h>(state: &AppState, headers: &'h HeaderMap) -> Result<Routed<'h>, Decision> {
+    let (scheme, raw) = credentials(headers)?;
     let token = jwtshield_core::Token::parse(raw, &state.config().limits);
     let index = state.issuers();
     let id = jwtshield_core::gateway::route_by_issuer(&token, &index)?.to_owned();
-    Ok((token, id))
+    Ok(((scheme, token), id))
 }
 
 fn count(res: Response) -> Response {

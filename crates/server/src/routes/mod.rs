@@ -105,17 +105,23 @@ fn field_problem(path: &str, text: &str) -> Problem {
             .and_then(|rest| rest.split('`').next())
             .map(str::to_owned)
     };
-    if let Some(name) = quoted("missing field `") {
+    // a member of a nested object is named by its whole path (`dpop.uri`)
+    let within = |name: String| match path {
+        "." | "" => name,
+        p if p.ends_with(&format!(".{name}")) || p == name => p.to_owned(),
+        p => format!("{p}.{name}"),
+    };
+    if let Some(name) = quoted("missing field `").map(within) {
         return Problem::bad_field(name.clone(), format!("`{name}` is required"));
     }
-    if let Some(name) = quoted("duplicate field `") {
+    if let Some(name) = quoted("duplicate field `").map(within) {
         return Problem::bad_field(
             name.clone(),
             format!("member `{name}` appears more than once"),
         );
     }
     if text.starts_with("unknown field `") {
-        let name = quoted("unknown field `").unwrap_or_default();
+        let name = within(quoted("unknown field `").unwrap_or_default());
         let expected = text.split_once(", expected ").map(|(_, e)| e).unwrap_or("");
         return Problem::bad_field(
             name.clone(),

@@ -6,6 +6,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
+use jwtshield_core::dpop::{self, Presented, Proof};
 use jwtshield_core::policy::not_null;
 use jwtshield_core::{CompiledPolicy, Policy, Token};
 use jwtshield_jwks::unix_now;
@@ -90,6 +91,47 @@ pub struct ValidateRequest<'a> {
     #[serde(default, borrow, deserialize_with = "not_null")]
     #[schema(value_type = String)]
     pub issuer_profile_id: Option<Cow<'a, str>>,
+    /// A DPoP proof (RFC 9449) and the request it was made for: reported under check
+    /// `dpop`. Without it, a DPoP-bound token (`cnf.jkt`) gets `DPOP_PROOF_MISSING`.
+    /// A proof's `jti` is never spent here; one already spent at `/v1/authz` is
+    /// `DPOP_PROOF_REPLAYED`.
+    #[serde(default, deserialize_with = "not_null")]
+    pub dpop: Option<DpopInput>,
+}
+
+/// The `dpop` member of `POST /v1/validate/jwt`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DpopInput {
+    /// The `DPoP` header's value: the proof JWT. Any string is accepted (a bad proof is
+    /// a finding).
+    pub proof: String,
+    /// The method of the request the proof came with (`GET`).
+    #[schema(min_length = 1, example = "GET")]
+    pub method: String,
+    /// The absolute http(s) URI of that request.
+    #[schema(example = "https://api.example.com/orders")]
+    pub uri: String,
+}
+
+impl DpopInput {
+    /// A method is an HTTP token; the URI an absolute http(s) URL.
+    fn check(&self) -> Result<(), Problem> {
+        let token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if self.method.is_empty() || !self.method.chars().all(token_char) {
+            return Err(Problem::bad_field(
+                "dpop.method",
+                "`dpop.method` must be an HTTP method such as GET",
+            ));
+        }
+        match url::Url::parse(&self.uri) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
+            _ => Err(Problem::bad_field(
+                "dpop.uri",
+                "`dpop.uri` must be the absolute http(s) URI of the request, e.g. https://api.example.com/orders",
+            )),
+        }
+    }
 }
 
 /// The body of `POST /v1/inspect/token`.
@@ -167,12 +209,42 @@ pub async fn validate(
     let bytes = read_body(&headers, body, state.config().max_body_bytes).await?;
     let req: ValidateRequest<'_> = parse_body(&bytes)?;
     let policy = request_policy(&state, &req)?;
+    if let Some(d) = &req.dpop {
+        d.check()?;
+    }
     let token = Token::parse(&req.token, &state.config().limits);
     let start = Instant::now();
-    let report = state
-        .keysets()
-        .validate(policy.get(), &token, unix_now())
-        .await;
+    let now = unix_now();
+    let mut report = state.keysets().validate(policy.get(), &token, now).await;
+    let presented = match &req.dpop {
+        Some(d) => Presented {
+            proof: Proof::One(&d.proof),
+            scheme: None,
+            method: &d.method,
+            uri: &d.uri,
+        },
+        None => Presented {
+            proof: Proof::Absent,
+            scheme: None,
+            method: "",
+            uri: "",
+        },
+    };
+    let accepted = dpop::check(&mut report, token.compact(), policy.get(), &presented, now);
+    if let Some(acc) = accepted
+        && report.valid()
+    {
+        // read only: a check never spends the proof
+        match state.replay().seen(&acc.replay_key()).await {
+            Ok(true) => dpop::replayed(&mut report, &acc),
+            Ok(false) => {}
+            Err(e) => {
+                return Err(Problem::unavailable(format!(
+                    "the DPoP replay cache cannot answer: {e}"
+                )));
+            }
+        }
+    }
     telemetry::record_validation(
         telemetry::Endpoint::Validate,
         &report,

@@ -4,6 +4,7 @@
 mod api;
 mod authz;
 mod cache;
+mod dpop;
 mod exact;
 mod ops;
 mod ratelimit;
