@@ -30,6 +30,11 @@ pub fn encode(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode_to_string(bytes)
 }
 
+/// Encodes as padded standard base64 (HTTP Basic credentials).
+pub fn encode_std(bytes: impl AsRef<[u8]>) -> String {
+    base64_simd::STANDARD.encode_to_string(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

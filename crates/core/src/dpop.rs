@@ -150,7 +150,8 @@ pub fn challenge_algs(policy: &CompiledPolicy) -> String {
 
 /// Checks the request's DPoP proof for the token of `report` (RFC 9449 §4.3 and §7) and
 /// records the findings under check `dpop`. Runs only for a token whose signature
-/// verified (the binding of an unverified token means nothing); returns what the replay
+/// verified or whose introspection answered (RFC 9449 §6.2: `cnf.jkt` in the answer;
+/// the binding of an unverified token means nothing); returns what the replay
 /// cache must remember when the proof passed.
 pub fn check(
     report: &mut Report,
@@ -163,7 +164,7 @@ pub fn check(
     if !applies(&claims, policy, presented) {
         return None;
     }
-    if report.key.is_none() {
+    if report.key.is_none() && !report.introspected {
         report.mark(Check::Dpop, State::Skipped);
         return None;
     }

@@ -44,6 +44,9 @@ pub enum Check {
     /// (RFC 9449); runs when the token is bound, the profile requires DPoP, or a proof
     /// or the DPoP scheme came with it.
     Dpop,
+    /// An opaque token is active at the issuer's introspection endpoint (RFC 7662);
+    /// runs instead of the signature for profiles with `introspection`.
+    Introspection,
 }
 
 impl Check {
@@ -60,7 +63,7 @@ impl Check {
     ];
 
     /// Every check, in report order.
-    pub const ALL: [Check; 15] = [
+    pub const ALL: [Check; 16] = [
         Check::Signature,
         Check::Algorithm,
         Check::Issuer,
@@ -76,6 +79,7 @@ impl Check {
         Check::Scopes,
         Check::Revocation,
         Check::Dpop,
+        Check::Introspection,
     ];
 
     /// The contract's id for this check.
@@ -96,6 +100,7 @@ impl Check {
             Check::Scopes => "scopes",
             Check::Revocation => "revocation",
             Check::Dpop => "dpop",
+            Check::Introspection => "introspection",
         }
     }
 
@@ -329,6 +334,12 @@ codes! {
     DPOP_TOKEN_NOT_BOUND => (Dpop, Error);
     /// A DPoP-bound token was sent with the Bearer scheme (RFC 9449 §7.2: it needs `Authorization: DPoP`).
     DPOP_BOUND_TOKEN_AS_BEARER => (Dpop, Error);
+    /// The issuer's introspection endpoint says the opaque token is not active (revoked, expired, unknown or not for this client).
+    TOKEN_INACTIVE => (Introspection, Error);
+    /// The introspection endpoint could not be asked (network, timeout, SSRF guard, the secret file) or answered with an error status; the token was not checked.
+    INTROSPECTION_UNREACHABLE => (Introspection, Error);
+    /// The introspection answer is not a JSON object with a boolean `active`.
+    INTROSPECTION_INVALID => (Introspection, Error);
 }
 
 impl fmt::Display for Code {

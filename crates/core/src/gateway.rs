@@ -328,6 +328,15 @@ pub fn decide(report: &Report, policy_scopes: &[String], extra_scopes: &[String]
     if let Some(f) = errors.iter().find(|f| KEYS_UNAVAILABLE.contains(&f.code)) {
         return Decision::unavailable(&format!("the issuer's keys are unavailable ({})", f.code));
     }
+    if let Some(f) = errors
+        .iter()
+        .find(|f| f.code == Code::INTROSPECTION_UNREACHABLE)
+    {
+        return Decision::unavailable(&format!(
+            "the issuer's introspection endpoint is unavailable ({})",
+            f.code
+        ));
+    }
     if !errors.is_empty() && errors.iter().all(|f| f.check == Check::Scopes) {
         let missing: Vec<&str> = report.missing_scopes().iter().map(String::as_str).collect();
         return Decision::insufficient_scope(&required, &missing);

@@ -216,6 +216,15 @@ enum Key {
 }
 
 impl JsonObject {
+    /// `{}`.
+    pub fn empty() -> JsonObject {
+        JsonObject {
+            text: "{}".to_owned(),
+            members: Vec::new(),
+            values: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Parses a JSON object from bytes under the strict rules.
     pub fn parse(bytes: Vec<u8>, max_depth: usize) -> Result<JsonObject, JsonError> {
         let text = String::from_utf8(bytes)

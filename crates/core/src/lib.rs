@@ -75,4 +75,4 @@ pub use profiles::{IssuerIndex, ProfileError, Profiles, Route, parse_profiles};
 pub use report::{KeyUsed, Report, Verified};
 pub use sigcache::{SignatureCache, VerifiedSignature};
 pub use token::{Digest, Limits, Token};
-pub use validate::{validate, validate_with};
+pub use validate::{Introspected, validate, validate_introspected, validate_with};

@@ -359,6 +359,50 @@ pub struct Policy {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = DpopPolicy))]
     pub dpop: Option<DpopPolicy>,
+    /// Opaque tokens (not JWTs) are checked at the issuer's RFC 7662 introspection
+    /// endpoint, and the policy's claim checks run on its answer. Issuer profiles only
+    /// (a request's inline policy may not name a secret file). Defaults to none: an
+    /// opaque token is then `TOKEN_OPAQUE`.
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Introspection))]
+    pub introspection: Option<Introspection>,
+}
+
+/// A profile's `introspection` (RFC 7662).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Introspection {
+    /// The issuer's introspection endpoint (https; fetched through the SSRF guard and
+    /// within the fetch timeout).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "https://acme.okta.com/oauth2/default/v1/introspect")
+    )]
+    pub endpoint: String,
+    /// The client id JWTShield authenticates with (HTTP Basic, RFC 6749 §2.3.1).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    pub client_id: String,
+    /// A file holding the client secret (read at each call, so it can be rotated; never
+    /// logged or echoed).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    pub client_secret_file: String,
+    /// The longest an answer is reused, in seconds (an active answer never beyond its
+    /// `exp`). Default 60, at most 3600; 0 asks every time.
+    #[serde(
+        default = "default_introspection_cache",
+        deserialize_with = "whole_u64"
+    )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 3600, default = 60))]
+    pub cache_seconds: u64,
+}
+
+fn default_introspection_cache() -> u64 {
+    60
 }
 
 /// A profile's `dpop` (RFC 9449).
@@ -564,6 +608,7 @@ impl Policy {
             forward_claims: BTreeMap::new(),
             allowed_tenants: None,
             dpop: None,
+            introspection: None,
         }
     }
 
@@ -706,6 +751,35 @@ impl Policy {
                     self.clock_skew_seconds
                 ),
             ));
+        }
+        if let Some(i) = &self.introspection {
+            match url::Url::parse(&i.endpoint) {
+                Ok(u) if matches!(u.scheme(), "https" | "http") && u.has_host() => {}
+                _ => {
+                    return Err(PolicyError::new(
+                        "introspection.endpoint",
+                        "must be an absolute https URL",
+                    ));
+                }
+            }
+            if i.client_id.is_empty() {
+                return Err(PolicyError::new(
+                    "introspection.client_id",
+                    "must not be empty",
+                ));
+            }
+            if i.client_secret_file.trim().is_empty() {
+                return Err(PolicyError::new(
+                    "introspection.client_secret_file",
+                    "must name the file holding the client secret",
+                ));
+            }
+            if i.cache_seconds > 3600 {
+                return Err(PolicyError::new(
+                    "introspection.cache_seconds",
+                    format!("{} is more than the maximum 3600", i.cache_seconds),
+                ));
+            }
         }
         if let Some(d) = &self.dpop {
             if !(1..=3600).contains(&d.max_age_seconds) {

@@ -50,6 +50,10 @@ pub struct Report {
     pub(crate) missing_scopes: Vec<String>,
     #[serde(skip)]
     pub(crate) signature_cached: Option<bool>,
+    /// The token is opaque and its claims are the issuer's introspection answer
+    /// (RFC 7662): no signature was involved.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) introspected: bool,
 }
 
 impl Report {
@@ -64,7 +68,13 @@ impl Report {
             key: None,
             missing_scopes: Vec::new(),
             signature_cached: None,
+            introspected: false,
         }
+    }
+
+    /// Whether the claims come from the issuer's introspection endpoint (RFC 7662).
+    pub fn introspected(&self) -> bool {
+        self.introspected
     }
 
     /// Adds a finding from a check that runs after the token's own (DPoP, in the
@@ -183,6 +193,9 @@ impl Report {
             out.extend_from_slice(b",\"key\":");
             serde_json::to_writer(&mut *out, key)?;
         }
+        if self.introspected {
+            out.extend_from_slice(b",\"introspected\":true");
+        }
         out.push(b'}');
         Ok(())
     }
@@ -194,9 +207,19 @@ impl Report {
             (true, Some(key), Some(header), Some(claims)) => Some(Verified {
                 header: header.clone(),
                 claims: claims.clone(),
-                alg: key.alg,
+                alg: Some(key.alg),
                 kid: key.kid.clone(),
             }),
+            (true, None, None, Some(claims)) if self.introspected => {
+                static EMPTY: std::sync::LazyLock<Arc<JsonObject>> =
+                    std::sync::LazyLock::new(|| Arc::new(JsonObject::empty()));
+                Some(Verified {
+                    header: EMPTY.clone(),
+                    claims: claims.clone(),
+                    alg: None,
+                    kid: None,
+                })
+            }
             _ => None,
         }
     }
@@ -209,14 +232,14 @@ impl Report {
 /// ```compile_fail,E0451
 /// // the fields are private: not even a copy of a real one can be altered
 /// # fn forge(v: &jwtshield_core::Verified) -> jwtshield_core::Verified {
-/// jwtshield_core::Verified { alg: jwtshield_core::Alg::HS256, ..v.clone() }
+/// jwtshield_core::Verified { alg: Some(jwtshield_core::Alg::HS256), ..v.clone() }
 /// # }
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verified {
     header: Arc<JsonObject>,
     claims: Arc<JsonObject>,
-    alg: Alg,
+    alg: Option<Alg>,
     kid: Option<Arc<str>>,
 }
 
@@ -261,9 +284,16 @@ impl Verified {
         crate::claims::granted_scopes_ref(&self.claims)
     }
 
-    /// The algorithm that verified the signature.
-    pub fn alg(&self) -> Alg {
+    /// The algorithm that verified the signature; `None` for an opaque token whose
+    /// claims came from the issuer's introspection endpoint.
+    pub fn alg(&self) -> Option<Alg> {
         self.alg
+    }
+
+    /// Whether the claims came from the issuer's introspection endpoint (RFC 7662)
+    /// rather than a verified signature. The header is then empty.
+    pub fn introspected(&self) -> bool {
+        self.alg.is_none()
     }
 
     /// The key id used.

@@ -45,6 +45,7 @@ mod doctor;
 mod entry;
 pub mod fetch;
 pub mod guard;
+pub mod introspect;
 pub mod verified;
 
 use std::collections::HashMap;
@@ -256,6 +257,7 @@ pub(crate) struct Inner {
     verified: Option<VerifiedCache>,
     lookups: [AtomicU64; 3],
     revocations: arc_swap::ArcSwapOption<RevocationSet>,
+    introspection: introspect::IntrospectionCache,
 }
 
 impl Inner {
@@ -301,6 +303,7 @@ impl KeySets {
                 verified,
                 lookups: Default::default(),
                 revocations: arc_swap::ArcSwapOption::empty(),
+                introspection: Default::default(),
             }),
         })
     }
@@ -370,10 +373,21 @@ impl KeySets {
         token: &Token<'_>,
         now: i64,
     ) -> jwtshield_core::Report {
-        let keys = self.keys_for_token(policy, token).await;
         let revocations = self.revocations();
         let mut extras = self.extras();
         extras.revocations = revocations.as_deref();
+        if let Some(cfg) = &policy.policy().introspection
+            && introspect::is_opaque(token)
+        {
+            // an opaque token: the issuer's introspection endpoint says what it is
+            let result = self
+                .inner
+                .introspection
+                .introspect(&self.inner.http, cfg, token, now)
+                .await;
+            return jwtshield_core::validate_introspected(token, &result, policy, now, extras);
+        }
+        let keys = self.keys_for_token(policy, token).await;
         jwtshield_core::validate_with(token, &keys, policy, now, extras)
     }
 

@@ -142,6 +142,10 @@ pub struct ValidationResult {
     /// The key that verified the signature.
     #[serde(default)]
     pub key: Option<KeyUsed>,
+    /// Present (true) when the token is opaque and its claims are the issuer's
+    /// introspection answer (RFC 7662): nothing was signed.
+    #[serde(default)]
+    pub introspected: Option<bool>,
 }
 
 /// A decoded token, never verified.

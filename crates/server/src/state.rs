@@ -57,6 +57,17 @@ pub fn load_profiles(file: Option<&Path>, json: Option<&str>) -> Result<Profiles
             out.insert(id, p);
         }
     }
+    for (id, p) in &out {
+        if let Some(i) = &p.policy().introspection
+            && let Err(e) = std::fs::read_to_string(&i.client_secret_file)
+        {
+            return Err(ConfigError(format!(
+                "profile \"{id}\": introspection.client_secret_file: cannot read {} ({})",
+                i.client_secret_file,
+                e.kind()
+            )));
+        }
+    }
     Ok(out)
 }
 

@@ -15,6 +15,9 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
     }
     cx.ran(Check::Expiry);
     let Some(raw) = cx.registered.exp else {
+        if cx.introspected.is_some() {
+            return; // RFC 7662: `exp` is optional; `active: true` says it is live
+        }
         cx.push_claim(Finding::new(
             Code::EXPIRY_MISSING,
             "the token has no `exp`; a token without an expiry would be valid forever and is refused",

@@ -5,7 +5,8 @@ use super::Cx;
 
 /// Reports the parser's findings.
 pub(crate) fn run(cx: &mut Cx<'_>) {
-    for f in cx.token.findings() {
+    let Some(token) = cx.token else { return };
+    for f in token.findings() {
         cx.push(f.clone());
     }
 }

@@ -24,6 +24,9 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
         }
     };
     let Some(raw) = cx.registered.iss else {
+        if cx.introspected.is_some() {
+            return; // RFC 7662: `iss` is optional; the profile's own endpoint answered
+        }
         cx.push_claim(Finding::new(
             Code::ISSUER_MISSING,
             "the token has no `iss` claim",

@@ -3,6 +3,7 @@
 //! findings and status there. [`crate::validate`] is the ordered list of these checks.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::alg::Alg;
 use crate::finding::{Check, Checks, Finding, State};
@@ -19,6 +20,7 @@ pub mod expiry;
 pub mod format;
 pub mod header;
 pub mod id_token;
+pub mod introspection;
 pub mod issued_at;
 pub mod issuer;
 pub mod key;
@@ -128,8 +130,9 @@ impl<'c> Registered<'c> {
 
 /// Everything the checks read, and what they found so far.
 pub(crate) struct Cx<'c> {
-    pub token: &'c Token<'c>,
-    pub parts: &'c Parts<'c>,
+    /// The token and its parts; `None` for the claims of an introspection answer.
+    pub token: Option<&'c Token<'c>>,
+    pub parts: Option<&'c Parts<'c>>,
     pub header: &'c JsonObject,
     pub claims: Option<&'c JsonObject>,
     /// The registered claims of [`Cx::claims`].
@@ -153,6 +156,8 @@ pub(crate) struct Cx<'c> {
     pub missing_scopes: Vec<String>,
     /// Whether the verified-signature cache answered (see [`Report::signature_cached`]).
     pub signature_cached: Option<bool>,
+    /// The claims are an introspection answer (RFC 7662): authentic without a signature.
+    pub introspected: Option<Arc<JsonObject>>,
     findings: Vec<Finding>,
     checks: Checks,
 }
@@ -176,8 +181,8 @@ impl<'c> Cx<'c> {
         };
         let claims = parts.claims.as_deref();
         Cx {
-            token,
-            parts,
+            token: Some(token),
+            parts: Some(parts),
             header: &parts.header,
             claims,
             registered: claims
@@ -197,9 +202,52 @@ impl<'c> Cx<'c> {
             iat: None,
             missing_scopes: Vec::new(),
             signature_cached: None,
+            introspected: None,
             findings: Vec::new(),
             checks: Checks::new(),
         }
+    }
+
+    /// The checks' view of an introspection answer (RFC 7662): its members are the
+    /// claims, vouched for by the issuer instead of a signature; there is no header.
+    pub(crate) fn introspected(
+        claims: &'c Arc<JsonObject>,
+        header: &'c JsonObject,
+        policy: &'c CompiledPolicy,
+        keys: &'c KeySet,
+        now: i64,
+        extras: Extras<'c>,
+    ) -> Self {
+        Cx {
+            token: None,
+            parts: None,
+            header,
+            claims: Some(claims),
+            registered: Registered::read(claims, policy.audience_claim()),
+            policy,
+            keys,
+            now,
+            extras,
+            signature: Signature::Undecodable,
+            alg: None,
+            kid: Ok(None),
+            keys_ok: false,
+            candidates: Candidates::default(),
+            used: None,
+            exp: None,
+            iat: None,
+            missing_scopes: Vec::new(),
+            signature_cached: None,
+            introspected: Some(claims.clone()),
+            findings: Vec::new(),
+            checks: Checks::new(),
+        }
+    }
+
+    /// Whether the claims are authentic: the signature verified, or the issuer's
+    /// introspection endpoint answered for them.
+    pub(crate) fn authentic(&self) -> bool {
+        self.used.is_some() || self.introspected.is_some()
     }
 
     /// Records a finding.
@@ -210,7 +258,7 @@ impl<'c> Cx<'c> {
 
     /// Records a finding about claims, marked when the signature did not verify.
     pub(crate) fn push_claim(&mut self, mut f: Finding) {
-        if self.used.is_none() {
+        if !self.authentic() {
             f.unverified = true;
             f.message.push_str(" [from an unverified payload]");
         }
@@ -222,11 +270,26 @@ impl<'c> Cx<'c> {
         self.checks.mark(c, State::Ran);
     }
 
+    /// The finished report of an introspection whose answer is not checked further
+    /// (inactive, unreachable, unusable): no claims are shown.
+    pub(crate) fn finish_without_claims(mut self) -> Report {
+        self.introspected = None;
+        self.finish()
+    }
+
     /// The finished report.
     pub(crate) fn finish(self) -> Report {
         let mut r = Report::new(self.findings, self.checks);
-        r.header = Some(self.parts.header.clone());
-        r.claims = self.parts.claims.clone();
+        match self.parts {
+            Some(parts) => {
+                r.header = Some(parts.header.clone());
+                r.claims = parts.claims.clone();
+            }
+            None => {
+                r.claims = self.introspected;
+                r.introspected = true;
+            }
+        }
         r.key = self.used;
         r.missing_scopes = self.missing_scopes;
         r.signature_cached = self.signature_cached;

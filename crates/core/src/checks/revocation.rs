@@ -15,7 +15,7 @@ pub(crate) fn run<'c>(cx: &mut Cx<'c>) {
     let (Some(set), Some(claims)) = (cx.extras.revocations, cx.claims) else {
         return;
     };
-    if cx.used.is_none() {
+    if !cx.authentic() {
         return;
     }
     cx.ran(Check::Revocation);

@@ -17,7 +17,8 @@ use crate::token::MAX_SIGNATURE_BYTES;
 
 /// Verifies the signature; sets [`Cx::used`] when it verifies.
 pub(crate) fn run(cx: &mut Cx<'_>) {
-    let (true, Some(alg)) = (cx.keys_ok, cx.alg) else {
+    let (true, Some(alg), Some(token), Some(parts)) = (cx.keys_ok, cx.alg, cx.token, cx.parts)
+    else {
         return; // no usable key set, or the algorithm was refused: never verify
     };
     let Some(sig) = present(cx, alg) else {
@@ -35,7 +36,7 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
     }
     cx.signature_cached = cache.map(|_| false);
     let mut malformed = None;
-    let input = cx.parts.signing_input.as_bytes();
+    let input = parts.signing_input.as_bytes();
     for key in cx.candidates.iter(keys) {
         match key.verify(alg, input, sig) {
             Ok(()) => {
@@ -47,7 +48,7 @@ pub(crate) fn run(cx: &mut Cx<'_>) {
                         alg,
                         until,
                     };
-                    cache.insert(*cx.token.digest(), entry);
+                    cache.insert(*token.digest(), entry);
                 }
                 cx.used = Some(used(cx, key, alg));
                 return;
@@ -91,7 +92,7 @@ fn present<'c>(cx: &mut Cx<'c>, alg: Alg) -> Option<&'c [u8]> {
 /// The candidate key that already verified these exact token bytes, if the cache
 /// remembers one.
 fn cached<'c>(cx: &Cx<'c>, alg: Alg) -> Option<&'c Key> {
-    let hit = cx.extras.signature_cache?.get(cx.token.digest(), cx.now)?;
+    let hit = cx.extras.signature_cache?.get(cx.token?.digest(), cx.now)?;
     let keys: &'c KeySet = cx.keys;
     (hit.alg == alg)
         .then(|| {

@@ -7,6 +7,7 @@ mod codes;
 mod docs;
 mod dpop;
 mod gateway;
+mod introspection;
 mod props;
 mod sigcache;
 mod support;

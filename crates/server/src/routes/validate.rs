@@ -173,6 +173,13 @@ fn request_policy(state: &AppState, req: &ValidateRequest<'_>) -> Result<Request
             let policy = Policy::from_json(&value)
                 .and_then(Policy::compile)
                 .map_err(policy_problem)?;
+            if policy.policy().introspection.is_some() {
+                // a request must not make the service read a file and send it away
+                return Err(Problem::bad_field(
+                    "policy.introspection",
+                    "introspection names a client secret file, so it is configured in issuer profiles only: use issuer_profile_id",
+                ));
+            }
             Ok(RequestPolicy::Inline(Box::new(policy)))
         }
         (None, Some(id)) => {

@@ -6,6 +6,7 @@ mod authz;
 mod cache;
 mod dpop;
 mod exact;
+mod introspection;
 mod ops;
 mod ratelimit;
 mod resilience;
