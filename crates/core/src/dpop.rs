@@ -160,10 +160,10 @@ pub fn check(
     presented: &Presented<'_>,
     now: i64,
 ) -> Option<Accepted> {
-    let claims = report.claims.clone()?;
-    if !applies(&claims, policy, presented) {
+    if !applies(report.claims.as_deref()?, policy, presented) {
         return None;
     }
+    let claims = report.claims.clone()?;
     if report.key.is_none() && !report.introspected {
         report.mark(Check::Dpop, State::Skipped);
         return None;

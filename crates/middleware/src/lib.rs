@@ -105,8 +105,9 @@ pub struct Call<'c> {
     pub extra_scopes: &'c [String],
     /// Remembers accepted DPoP proofs.
     pub replay: &'c dyn ReplayCache,
-    /// The method and absolute URI of the client's request.
-    pub target: &'c Target,
+    /// The method and absolute URI of the client's request (worked out only for a
+    /// request that involves DPoP).
+    pub target: &'c (dyn Fn() -> Target + Send + Sync),
 }
 
 /// Checks the token of `headers` against the policy: the shared logic of the
@@ -142,19 +143,25 @@ pub async fn authorize_token<'h>(
     let policy = call.policy;
     let now = jwtshield_jwks::unix_now();
     let mut report = call.keysets.validate(policy, &token, now).await;
-    let presented = jwtshield_core::dpop::Presented {
-        proof: dpop::proof_header(headers),
-        scheme: Some(scheme),
-        method: &call.target.method,
-        uri: &call.target.uri,
-    };
+    let proof = dpop::proof_header(headers);
     let challenge = scheme == Scheme::DPoP
         || policy.dpop().required
         || report
             .claims()
             .is_some_and(|c| jwtshield_core::dpop::bound_jkt(c).is_some());
-    let accepted =
-        jwtshield_core::dpop::check(&mut report, token.compact(), policy, &presented, now);
+    // the request's method and URI are worked out only when DPoP is in play
+    let accepted = if challenge || proof != jwtshield_core::dpop::Proof::Absent {
+        let target = (call.target)();
+        let presented = jwtshield_core::dpop::Presented {
+            proof,
+            scheme: Some(scheme),
+            method: &target.method,
+            uri: &target.uri,
+        };
+        jwtshield_core::dpop::check(&mut report, token.compact(), policy, &presented, now)
+    } else {
+        None
+    };
     if let Some(acc) = &accepted
         && report.valid()
     {
@@ -453,6 +460,7 @@ where
         Box::pin(async move {
             let a = &auth.inner;
             let target = Target::direct(&req, a.origin.as_deref());
+            let target = move || target.clone();
             let call = Call {
                 policy: &a.policy,
                 keysets: &a.keysets,

@@ -171,11 +171,13 @@ pub async fn authz(
         .unwrap_or_default();
     let start = Instant::now();
     // the request a DPoP proof must name: the client's, as the gateway forwards it
-    let target = Target::forwarded(
-        &headers,
-        method.as_str(),
-        uri.path_and_query().map_or("/", |p| p.as_str()),
-    );
+    let target = || {
+        Target::forwarded(
+            &headers,
+            method.as_str(),
+            uri.path_and_query().map_or("/", |p| p.as_str()),
+        )
+    };
     let call = Call {
         policy,
         keysets: state.keysets(),
