@@ -38,17 +38,23 @@ pub fn validate_with(
     checks::key::run(&mut cx);
     checks::signature::run(&mut cx);
     checks::token_type::run(&mut cx);
-    checks::issuer::run(&mut cx);
-    checks::audience::run(&mut cx);
-    checks::expiry::run(&mut cx);
-    checks::not_before::run(&mut cx);
-    checks::issued_at::run(&mut cx);
-    checks::max_ttl::run(&mut cx);
-    checks::required_claims::run(&mut cx);
-    checks::scopes::run(&mut cx);
+    claim_checks(&mut cx);
     checks::id_token::run(&mut cx);
     checks::revocation::run(&mut cx);
     cx.finish()
+}
+
+/// The checks of the claims themselves, whoever vouches for them (a signature or an
+/// introspection endpoint).
+fn claim_checks(cx: &mut Cx<'_>) {
+    checks::issuer::run(cx);
+    checks::audience::run(cx);
+    checks::expiry::run(cx);
+    checks::not_before::run(cx);
+    checks::issued_at::run(cx);
+    checks::max_ttl::run(cx);
+    checks::required_claims::run(cx);
+    checks::scopes::run(cx);
 }
 
 /// Validates an opaque token with what the issuer's introspection endpoint (RFC 7662)
@@ -82,14 +88,7 @@ pub fn validate_introspected(
     if !checks::introspection::run(&mut cx, result) {
         return cx.finish_without_claims();
     }
-    checks::issuer::run(&mut cx);
-    checks::audience::run(&mut cx);
-    checks::expiry::run(&mut cx);
-    checks::not_before::run(&mut cx);
-    checks::issued_at::run(&mut cx);
-    checks::max_ttl::run(&mut cx);
-    checks::required_claims::run(&mut cx);
-    checks::scopes::run(&mut cx);
+    claim_checks(&mut cx);
     checks::revocation::run(&mut cx);
     cx.finish()
 }

@@ -10,6 +10,7 @@ const LABELS = {
   required_claims: 'Required claims', key_freshness: 'Key freshness', format: 'Format',
   token_type: 'Token type (typ)', max_ttl: 'Maximum lifetime', issued_at: 'Issued at (iat)',
   scopes: 'Scopes', revocation: 'Revocation', dpop: 'DPoP proof',
+  introspection: 'Introspection (RFC 7662)',
 };
 
 export function label(check) {
@@ -133,6 +134,14 @@ function fixFor(f, claims, now, all) {
       return 'A claim the policy requires is not in the token: add it in the provider (an Auth0 Action for custom claims) or drop it from required_claims.';
     case 'SCOPE_MISSING':
       return 'The token lacks a required scope or permission: request it, and with Auth0 enable RBAC and "Add Permissions in the Access Token" for the API.';
+    case 'DPOP_PROOF_MISSING':
+      return 'This token is DPoP-bound (cnf.jkt): it is good only together with a fresh DPoP proof, signed by the client\'s key for each request. At the API, send Authorization: DPoP <token> and the DPoP header; here, the other checks above still tell whether the token itself is good.';
+    case 'DPOP_BOUND_TOKEN_AS_BEARER':
+      return 'A DPoP-bound token must be sent as Authorization: DPoP <token> with a DPoP proof, not as Bearer.';
+    case 'TOKEN_INACTIVE':
+      return 'The issuer says this opaque token is not active: it was revoked, it expired, or the issuer does not know it. Get a new token.';
+    case 'INTROSPECTION_UNREACHABLE':
+      return 'The issuer\'s introspection endpoint could not be asked (network, timeout, or it refused the client credentials in the profile): the token was not checked.';
     default:
       return null;
   }

@@ -179,11 +179,33 @@ impl<'c> Cx<'c> {
                 None => Signature::TooLong(text.len() * 3 / 4),
             },
         };
-        let claims = parts.claims.as_deref();
+        let mut cx = Cx::base(
+            &parts.header,
+            parts.claims.as_deref(),
+            keys,
+            policy,
+            now,
+            extras,
+        );
+        cx.token = Some(token);
+        cx.parts = Some(parts);
+        cx.signature = signature;
+        cx
+    }
+
+    /// What every context starts from: the parts to read, nothing found yet.
+    fn base(
+        header: &'c JsonObject,
+        claims: Option<&'c JsonObject>,
+        keys: &'c KeySet,
+        policy: &'c CompiledPolicy,
+        now: i64,
+        extras: Extras<'c>,
+    ) -> Self {
         Cx {
-            token: Some(token),
-            parts: Some(parts),
-            header: &parts.header,
+            token: None,
+            parts: None,
+            header,
             claims,
             registered: claims
                 .map(|c| Registered::read(c, policy.audience_claim()))
@@ -192,7 +214,7 @@ impl<'c> Cx<'c> {
             keys,
             now,
             extras,
-            signature,
+            signature: Signature::Undecodable,
             alg: None,
             kid: Ok(None),
             keys_ok: false,
@@ -218,30 +240,9 @@ impl<'c> Cx<'c> {
         now: i64,
         extras: Extras<'c>,
     ) -> Self {
-        Cx {
-            token: None,
-            parts: None,
-            header,
-            claims: Some(claims),
-            registered: Registered::read(claims, policy.audience_claim()),
-            policy,
-            keys,
-            now,
-            extras,
-            signature: Signature::Undecodable,
-            alg: None,
-            kid: Ok(None),
-            keys_ok: false,
-            candidates: Candidates::default(),
-            used: None,
-            exp: None,
-            iat: None,
-            missing_scopes: Vec::new(),
-            signature_cached: None,
-            introspected: Some(claims.clone()),
-            findings: Vec::new(),
-            checks: Checks::new(),
-        }
+        let mut cx = Cx::base(header, Some(claims), keys, policy, now, extras);
+        cx.introspected = Some(claims.clone());
+        cx
     }
 
     /// Whether the claims are authentic: the signature verified, or the issuer's

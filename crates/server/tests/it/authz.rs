@@ -420,14 +420,7 @@ async fn an_issuer_template_accepts_its_tenants_only() {
         }
         rsa_token(c)
     };
-    let codes = |v: &Value| -> Vec<String> {
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["code"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let codes = finding_codes;
     let check = |t: String| svc.validate(json!({"token": t, "issuer_profile_id": "entra"}));
     let (_, _, v) = check(token("tenant-a", Some("tenant-a"))).await;
     assert_eq!(v["valid"], true, "{v}");

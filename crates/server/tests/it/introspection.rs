@@ -135,12 +135,7 @@ async fn check(svc: &Service, token: &str) -> Value {
 }
 
 fn codes(v: &Value) -> Vec<String> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_owned())
-        .collect()
+    finding_codes(v)
 }
 
 async fn authz(svc: &Service, token: &str) -> (u16, String, HeaderMap) {
@@ -312,6 +307,7 @@ async fn a_down_endpoint_and_the_cache_ceiling() {
     assert!(codes(&v).contains(&"TOKEN_EXPIRED".to_owned()), "{v}");
 
     // down: nothing listens there
+    let live_url = ep.url.clone();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -324,6 +320,29 @@ async fn a_down_endpoint_and_the_cache_ceiling() {
     let v = check(&svc, "tok-a").await;
     assert_eq!(codes(&v), ["INTROSPECTION_UNREACHABLE"], "{v}");
     assert_eq!(authz(&svc, "tok-a").await.0, 503);
+
+    // the SSRF guard applies: with the default guard, an http loopback endpoint is
+    // refused before anything is sent
+    let calls = down.calls.load(Ordering::SeqCst);
+    let mut p = profiles(&down, &secret, 60);
+    p["opaque"]["introspection"]["endpoint"] = json!(live_url);
+    let mut cfg = config(Some(p));
+    cfg.jwks.guard = jwtshield_jwks::GuardConfig::default();
+    let svc = Service::start(cfg).await;
+    let v = check(&svc, "tok-a").await;
+    assert_eq!(codes(&v), ["INTROSPECTION_UNREACHABLE"], "{v}");
+    assert!(
+        v["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused"),
+        "{v}"
+    );
+    assert_eq!(
+        down.calls.load(Ordering::SeqCst),
+        calls,
+        "nothing reached the endpoint"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

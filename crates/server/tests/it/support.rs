@@ -300,3 +300,13 @@ impl Drop for RedisServer {
         self.stop();
     }
 }
+
+/// The codes of a ValidationResult's findings, in order.
+pub fn finding_codes(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
