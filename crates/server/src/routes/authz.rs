@@ -122,20 +122,20 @@ pub async fn authz(
     State(state): State<AppState>,
     Query(q): Query<AuthzQuery>,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
-    method: axum::http::Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
+    // the whole request, read in place: no copy of its headers or URI per request
+    req: axum::extract::Request,
 ) -> Response {
+    let (headers, method, uri) = (req.headers(), req.method(), req.uri());
     let profile_id = q
         .profile
         .as_deref()
         .filter(|p| !p.is_empty())
-        .or_else(|| header(&headers, "x-jwtshield-profile"));
+        .or_else(|| header(headers, "x-jwtshield-profile"));
     let profiles = state.profiles();
     let (profile_id, routed) = match profile_id {
         Some(id) => (std::borrow::Cow::Borrowed(id), None),
         // no profile named: the token's issuer chooses it
-        None => match route(&state, &headers) {
+        None => match route(&state, headers) {
             Ok((token, id)) => (std::borrow::Cow::Owned(id), Some(token)),
             Err(d) => {
                 tracing::info!(
@@ -161,7 +161,7 @@ pub async fn authz(
     let extra: Vec<String> = q
         .scope
         .as_deref()
-        .or_else(|| header(&headers, "x-jwtshield-required-scopes"))
+        .or_else(|| header(headers, "x-jwtshield-required-scopes"))
         .map(|s| {
             s.split([' ', ','])
                 .filter(|x| !x.is_empty())
@@ -173,7 +173,7 @@ pub async fn authz(
     // the request a DPoP proof must name: the client's, as the gateway forwards it
     let target = || {
         Target::forwarded(
-            &headers,
+            headers,
             method.as_str(),
             uri.path_and_query().map_or("/", |p| p.as_str()),
         )
@@ -186,13 +186,13 @@ pub async fn authz(
         target: &target,
     };
     let outcome = match routed {
-        Some((scheme, token)) => authorize_token(scheme, token, &headers, &call).await,
-        None => authorize(&headers, &call, &state.config().limits).await,
+        Some((scheme, token)) => authorize_token(scheme, token, headers, &call).await,
+        None => authorize(headers, &call, &state.config().limits).await,
     };
     let elapsed = start.elapsed();
     let peer = peer.map(|p| p.0.0);
     let bound = match &outcome.verified {
-        Some(v) => certificate_binding(&state, &headers, peer, v),
+        Some(v) => certificate_binding(&state, headers, peer, v),
         None => Ok(()),
     };
     let res = match &outcome.verified {
@@ -204,7 +204,7 @@ pub async fn authz(
                 res
             }
             Some(limit) => {
-                let caller = caller_key(limit, verified, &headers);
+                let caller = caller_key(limit, verified, headers);
                 let v = state.limiter().check(profile_id, limit, &caller).await;
                 let mut res = if v.allowed {
                     let mut res = StatusCode::OK.into_response();
