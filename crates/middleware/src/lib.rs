@@ -6,6 +6,9 @@
 //! `WWW-Authenticate` challenges), and hands handlers the verified claims through the
 //! [`Auth`] extractor. [`require_scopes`], [`claim_equals`] and [`claim_includes`]
 //! are per-route checks in the spirit of Auth0's `express-oauth2-jwt-bearer`.
+//! DPoP-bound tokens (RFC 9449, `Authorization: DPoP` with a `DPoP` proof) are checked
+//! as the service does, against the request's own method and URI
+//! ([`JwtAuth::dpop_origin`]) and a [`ReplayCache`] of spent proofs.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
