@@ -10,7 +10,7 @@
 //! `jwtshield-jwks`, HTTP in `jwtshield-server`.
 //!
 //! A token is parsed once, at the edge, under the configured [`Limits`] ([`Token`]);
-//! the key lookup, [`validate`], [`inspect`] and the logs all read that one value. Each
+//! the key lookup, [`validate`], [`inspect()`] and the logs all read that one value. Each
 //! check lives in its own module under [`checks`]. Claims reach an application only
 //! through [`Verified`], which only the core can make.
 //!

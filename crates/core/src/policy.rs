@@ -188,7 +188,7 @@ fn ranged<T: TryFrom<i128>, E: de::Error>(v: i128) -> Result<T, E> {
     T::try_from(v).map_err(|_| E::custom(format!("invalid value {v}: out of range")))
 }
 
-/// A `u64` member (see [`whole`]).
+/// A `u64` member (see `whole`).
 pub fn whole_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     ranged(whole(d)?)
 }

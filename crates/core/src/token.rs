@@ -56,7 +56,7 @@ impl Parts<'_> {
 }
 
 /// A token parsed once, at the edge, under the configured [`Limits`]: the key lookup,
-/// [`crate::validate`], [`crate::inspect`] and the logs all read this one value.
+/// [`crate::validate`], [`crate::inspect()`] and the logs all read this one value.
 ///
 /// Parsing never fails: what does not decode becomes a `format` finding (see
 /// [`Token::findings`]) and the parts that did decode stay available.

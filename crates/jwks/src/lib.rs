@@ -17,7 +17,7 @@
 //! - when the JWKS is down the last good keys serve for a bounded stale window with a
 //!   `JWKS_STALE` warning; past it, or cold, `JWKS_UNREACHABLE`;
 //! - discovery keeps its last good answer while the provider is down (see
-//!   [`discovery`](crate::discovery)), so the stale window holds however the keys were
+//!   [`discovery`]), so the stale window holds however the keys were
 //!   found;
 //! - one deadline, the fetch timeout, bounds a whole lookup (discovery and key set); a
 //!   fetch runs in its own task and completes for the others when a request gives up;

@@ -1,5 +1,5 @@
 //! One home per check. Each module holds one check and nothing else: a `run` that reads
-//! the token, the policy, the keys and `now` from the shared [`Cx`] and records its
+//! the token, the policy, the keys and `now` from the shared `Cx` and records its
 //! findings and status there. [`crate::validate`] is the ordered list of these checks.
 
 use std::borrow::Cow;
