@@ -3,7 +3,8 @@
 //! with the client's HTTP Basic credentials read from its secret file at each call) and
 //! the answer is kept for at most the profile's `cache_seconds` and, when active, never
 //! beyond its `exp`. The cache is keyed by the token's SHA-256 (never the token) and the
-//! endpoint and client; failures are never cached.
+//! endpoint and client; failures are never cached. Concurrent requests with the same
+//! token that find no answer share one call to the endpoint.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -19,15 +20,20 @@ pub const MAX_CACHED: usize = 100_000;
 
 type Key = ([u8; 32], u64);
 
-/// The answers of introspection endpoints, by token digest and endpoint.
+type Flight = Arc<tokio::sync::OnceCell<Introspected>>;
+
+/// The answers of introspection endpoints, by token digest and endpoint, and the calls
+/// in flight.
 pub struct IntrospectionCache {
     answers: quick_cache::sync::Cache<Key, (Arc<JsonObject>, i64)>,
+    in_flight: std::sync::Mutex<std::collections::HashMap<Key, Flight>>,
 }
 
 impl Default for IntrospectionCache {
     fn default() -> Self {
         IntrospectionCache {
             answers: quick_cache::sync::Cache::new(MAX_CACHED),
+            in_flight: Default::default(),
         }
     }
 }
@@ -65,16 +71,41 @@ impl IntrospectionCache {
             }
             self.answers.remove(&key);
         }
-        let result = ask(http, cfg, token).await;
-        let label = match &result {
-            Introspected::Answer(a) if a.get("active") == Some(&serde_json::Value::Bool(true)) => {
-                "active"
-            }
-            Introspected::Answer(_) => "inactive",
-            Introspected::Unreachable { .. } => "unreachable",
-            Introspected::Invalid { .. } => "invalid",
+        // one call per token at a time: the others wait for its answer (or failure)
+        let flight = {
+            let mut map = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.entry(key).or_default().clone()
         };
-        metrics::counter!("jwtshield_introspections_total", "result" => label).increment(1);
+        let result = flight
+            .get_or_init(|| async {
+                let result = ask(http, cfg, token).await;
+                let label = match &result {
+                    Introspected::Answer(a)
+                        if a.get("active") == Some(&serde_json::Value::Bool(true)) =>
+                    {
+                        "active"
+                    }
+                    Introspected::Answer(_) => "inactive",
+                    Introspected::Unreachable { .. } => "unreachable",
+                    Introspected::Invalid { .. } => "invalid",
+                };
+                metrics::counter!("jwtshield_introspections_total", "result" => label).increment(1);
+                result
+            })
+            .await
+            .clone();
+        {
+            let mut map = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if map.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                map.remove(&key);
+            }
+        }
         if let Introspected::Answer(answer) = &result
             && let Some(until) = keep_until(answer, cfg.cache_seconds, now)
         {

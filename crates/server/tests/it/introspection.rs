@@ -21,6 +21,8 @@ struct Endpoint {
     calls: Arc<AtomicUsize>,
     answers: Arc<Mutex<Value>>,
     slow: Arc<std::sync::atomic::AtomicBool>,
+    /// Every answer waits this long (ms).
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
     last_form: Arc<Mutex<String>>,
 }
 
@@ -29,18 +31,21 @@ async fn endpoint(answers: Value) -> Endpoint {
     let answers = Arc::new(Mutex::new(answers));
     let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let last_form = Arc::new(Mutex::new(String::new()));
-    let (c, a, s, f) = (
+    let delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (c, a, s, f, d) = (
         calls.clone(),
         answers.clone(),
         slow.clone(),
         last_form.clone(),
+        delay_ms.clone(),
     );
     let app = axum::Router::new().route(
         "/introspect",
         axum::routing::post(move |headers: HeaderMap, body: String| {
-            let (c, a, s, f) = (c.clone(), a.clone(), s.clone(), f.clone());
+            let (c, a, s, f, d) = (c.clone(), a.clone(), s.clone(), f.clone(), d.clone());
             async move {
                 c.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(d.load(Ordering::SeqCst))).await;
                 if s.load(Ordering::SeqCst) {
                     tokio::time::sleep(Duration::from_secs(30)).await;
                 }
@@ -79,6 +84,7 @@ async fn endpoint(answers: Value) -> Endpoint {
         calls,
         answers,
         slow,
+        delay_ms,
         last_form,
     }
 }
@@ -199,6 +205,21 @@ async fn opaque_tokens_are_checked_at_the_introspection_endpoint() {
     assert_eq!(s, 200);
     assert_eq!(h["x-auth-subject"], "u-1");
     assert_eq!(ep.calls.load(Ordering::SeqCst), calls);
+
+    // a burst of requests with one new token: one call, shared by all of them
+    ep.delay_ms.store(300, Ordering::SeqCst);
+    let calls = ep.calls.load(Ordering::SeqCst);
+    ep.answers.lock().unwrap()["tok-burst"] = active(json!({}));
+    let burst: Vec<_> = (0..20).map(|_| check(&svc, "tok-burst")).collect();
+    for v in futures_util::future::join_all(burst).await {
+        assert_eq!(v["valid"], true, "{v}");
+    }
+    assert_eq!(
+        ep.calls.load(Ordering::SeqCst),
+        calls + 1,
+        "20 concurrent requests, one call"
+    );
+    ep.delay_ms.store(0, Ordering::SeqCst);
 
     // the policy's checks on the answer
     for (token, code) in [
