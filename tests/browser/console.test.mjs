@@ -26,21 +26,26 @@ const requests = [];
 const foreign = [];
 // requests that failed or never finished, for the report of a failed step
 const trouble = [];
+// requests sent and not yet answered, with when they were sent
+const pending = new Map();
 let failures = 0;
 
 async function newPage(options = {}) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, ...options });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-  // every request, from any page of the context, passes here
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    requests.push(url);
-    const u = new URL(url);
-    if (u.origin !== origin || u.hostname !== '127.0.0.1') {
-      foreign.push(url);
-      return route.abort();
-    }
-    return route.continue();
+  // every request of the context is seen here; only those that would leave the service
+  // are intercepted (and aborted): the service's own go through untouched, as a request
+  // held in interception was the one suspect when a check once waited 30 s for nothing
+  context.on('request', (r) => {
+    requests.push(r.url());
+    pending.set(r, Date.now());
+  });
+  context.on('requestfinished', (r) => pending.delete(r));
+  context.on('requestfailed', (r) => pending.delete(r));
+  const leaves = (u) => u.origin !== origin || u.hostname !== '127.0.0.1';
+  await context.route(leaves, (route) => {
+    foreign.push(route.request().url());
+    return route.abort();
   });
   const page = await context.newPage();
   page.on('requestfailed', (r) => trouble.push(`failed: ${r.method()} ${new URL(r.url()).pathname} ${r.failure() && r.failure().errorText}`));
@@ -60,7 +65,8 @@ async function step(name, fn) {
     console.log(`ok   ${name} (${Date.now() - t} ms)`);
   } catch (e) {
     failures++;
-    console.log(`FAIL ${name}\n${e.stack || e}\nrequests in trouble so far: ${JSON.stringify(trouble)}`);
+    const waiting = [...pending].map(([r, t]) => `${r.method()} ${new URL(r.url()).pathname} for ${Date.now() - t} ms`);
+    console.log(`FAIL ${name}\n${e.stack || e}\nrequests in trouble so far: ${JSON.stringify(trouble)}\nrequests without an answer: ${JSON.stringify(waiting)}`);
   }
 }
 
