@@ -109,6 +109,9 @@ pub struct Target {
     pub method: String,
     /// The absolute URI (`https://api.example.com/orders?page=2`).
     pub uri: String,
+    /// Why the request cannot be named: two forwarded headers that disagree (a client's
+    /// own header passed on beside the gateway's). The request is then refused.
+    pub conflict: Option<String>,
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -126,6 +129,25 @@ impl Target {
     /// (default `https`) and `X-Forwarded-Host` (or `Host`). What is missing comes from the
     /// request itself.
     pub fn forwarded(headers: &HeaderMap, method: &str, path: &str) -> Target {
+        let mut conflict = None;
+        for (a, b) in [
+            ("x-forwarded-method", "x-original-method"),
+            ("x-forwarded-uri", "x-original-uri"),
+        ] {
+            if let (Some(x), Some(y)) = (header(headers, a), header(headers, b))
+                && x != y
+            {
+                conflict = Some(format!(
+                    "the {a} and {b} headers name different requests: the gateway must set one and overwrite what the client sent"
+                ));
+            }
+        }
+        let mut target = Target::forwarded_unchecked(headers, method, path);
+        target.conflict = conflict;
+        target
+    }
+
+    fn forwarded_unchecked(headers: &HeaderMap, method: &str, path: &str) -> Target {
         let method = header(headers, "x-forwarded-method")
             .or_else(|| header(headers, "x-original-method"))
             .unwrap_or(method)
@@ -137,6 +159,7 @@ impl Target {
             return Target {
                 method,
                 uri: uri.to_owned(),
+                conflict: None,
             };
         }
         let proto = header(headers, "x-forwarded-proto")
@@ -151,6 +174,7 @@ impl Target {
         Target {
             method,
             uri: format!("{proto}://{host}{uri}"),
+            conflict: None,
         }
     }
 
@@ -171,6 +195,7 @@ impl Target {
         Target {
             method: req.method().as_str().to_owned(),
             uri,
+            conflict: None,
         }
     }
 }

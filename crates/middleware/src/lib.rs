@@ -155,6 +155,14 @@ pub async fn authorize_token<'h>(
     // the request's method and URI are worked out only when DPoP is in play
     let accepted = if challenge || proof != jwtshield_core::dpop::Proof::Absent {
         let target = (call.target)();
+        if let Some(why) = &target.conflict {
+            let algs = jwtshield_core::dpop::challenge_algs(policy);
+            return Outcome {
+                decision: Decision::invalid_request(why).with_dpop_challenge(&algs),
+                verified: None,
+                checked: Some((token, report)),
+            };
+        }
         let presented = jwtshield_core::dpop::Presented {
             proof,
             scheme: Some(scheme),

@@ -284,6 +284,22 @@ impl Stack {
             s == 401 && head.contains("dpop_uri_mismatch"),
             "{gateway}: {head}"
         );
+        // the client cannot name another request itself: the gateway's own headers win
+        let spoof = proof(&format!("{gateway}-3"), "http://api.test/api/other");
+        let (s, head, _) = get(
+            port,
+            "/api/private",
+            &[
+                ("authorization", &auth),
+                ("dpop", &spoof),
+                ("x-forwarded-uri", "/api/other"),
+                ("x-forwarded-method", "GET"),
+            ],
+        );
+        assert!(
+            s == 401 && head.contains("dpop_uri_mismatch"),
+            "{gateway} spoofed uri: {head}"
+        );
         let (s, head, _) = get(port, "/api/private", &[("authorization", &auth)]);
         assert!(
             s == 401 && head.contains("dpop_proof_missing"),

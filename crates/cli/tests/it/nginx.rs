@@ -22,8 +22,8 @@ fn nginx_auth_request_in_front_of_an_upstream() {
       proxy_set_header Content-Length "";
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_set_header X-Original-Method $request_method;
-      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Forwarded-Method $request_method;
+      proxy_set_header X-Forwarded-Uri $request_uri;
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header X-Forwarded-Host $http_host;
     }}
@@ -34,8 +34,8 @@ fn nginx_auth_request_in_front_of_an_upstream() {
       proxy_set_header Content-Length "";
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_set_header X-Original-Method $request_method;
-      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Forwarded-Method $request_method;
+      proxy_set_header X-Forwarded-Uri $request_uri;
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header X-Forwarded-Host $http_host;
     }}

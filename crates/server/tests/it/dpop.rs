@@ -186,6 +186,17 @@ async fn the_gateway_checks_dpop_proofs() {
     assert_eq!(s, 401);
     assert!(c.contains("DPOP_PROOF_INVALID"), "{c}");
 
+    // the gateway's header and a client's own that disagree: refused, not guessed
+    let p = proof(&t, "GET", API, "j-11", now());
+    let mut h = forwarded(&auth, &p);
+    h.push(("x-original-uri", "https://api.acme.com/admin"));
+    let (s, c, _) = authz(&svc, "api", &h).await;
+    assert_eq!(s, 400, "{c}");
+    assert!(
+        c.starts_with("DPoP ") && c.contains("invalid_request"),
+        "{c}"
+    );
+
     // a plain bearer token still passes where DPoP is optional, and is refused where it
     // is required, with a DPoP challenge
     let plain = rsa_token(claims(ISS));
