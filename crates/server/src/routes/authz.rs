@@ -110,7 +110,7 @@ fn identity_headers(
     ),
     responses(
         (status = 200, description = "Valid. Headers X-Auth-Subject, X-Auth-Scopes (space-separated), X-Auth-Issuer, X-Auth-Claims (base64url of the claims JSON) and the profile's forward_claims for the gateway to forward"),
-        (status = 400, description = "Malformed Authorization header, or no profile named and several profiles accept the token's issuer: WWW-Authenticate error=\"invalid_request\"", body = AuthzDenial),
+        (status = 400, description = "Malformed Authorization header, no profile named and several profiles accept the token's issuer, or (DPoP) X-Forwarded-Uri/X-Original-URI or X-Forwarded-Method/X-Original-Method that disagree: WWW-Authenticate error=\"invalid_request\"", body = AuthzDenial),
         (status = 401, description = "Invalid token: WWW-Authenticate error=\"invalid_token\" with error_description naming the failed check (ISSUER_UNKNOWN when no profile was named and none accepts the token's iss; CERTIFICATE_MISSING or CERTIFICATE_MISMATCH for a certificate-bound token, RFC 8705); error=\"invalid_dpop_proof\" when the DPoP proof is missing or fails (RFC 9449: the challenge is then `DPoP realm=..., algs=\"...\"`, as for any refusal of a DPoP-bound or DPoP-scheme token); without error when no token was sent", body = AuthzDenial),
         (status = 403, description = "Only required scopes are missing: error=\"insufficient_scope\", scope=\"...\"", body = AuthzDenial),
         (status = 404, description = "Unknown profile", body = ProblemDetails, content_type = "application/problem+json"),
