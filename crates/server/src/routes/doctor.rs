@@ -11,7 +11,7 @@ use jwtshield_core::policy::not_null;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{json_no_store, parse_body, read_body};
+use super::{OneOf, json_no_store, one_of, parse_body, read_body};
 use crate::problem::{Problem, ProblemDetails};
 use crate::state::AppState;
 
@@ -82,24 +82,16 @@ pub async fn check(
     let bytes = read_body(&headers, body, state.config().max_body_bytes).await?;
     let req: IssuerCheckRequest = parse_body(&bytes)?;
     let keysets = state.keysets();
-    let report = match (req.issuer, req.issuer_profile_id) {
-        (Some(_), Some(_)) => {
-            return Err(Problem::bad_field(
-                "issuer",
-                "give either `issuer` or `issuer_profile_id`, not both",
-            ));
-        }
-        (None, None) => {
-            return Err(Problem::bad_field(
-                "issuer",
-                "give an `issuer` URL or an `issuer_profile_id`",
-            ));
-        }
-        (Some(issuer), None) => {
+    let report = match one_of(
+        (req.issuer, "issuer"),
+        (req.issuer_profile_id, "issuer_profile_id"),
+        "give an `issuer` URL or an `issuer_profile_id`",
+    )? {
+        OneOf::First(issuer) => {
             checked_issuer(&issuer)?;
             keysets.examine(&issuer, None, None).await
         }
-        (None, Some(id)) => {
+        OneOf::Second(id) => {
             let profiles = state.profiles();
             let Some(p) = profiles.get(&id) else {
                 return Err(Problem::unknown_profile(&id, &profiles));

@@ -98,6 +98,32 @@ pub fn parse_body<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Problem>
     Ok(value)
 }
 
+/// Which of two alternative members a request gave.
+pub enum OneOf<A, B> {
+    /// The first.
+    First(A),
+    /// The second.
+    Second(B),
+}
+
+/// The rule "exactly one of `a` or `b`": both or neither is a 400 naming `a` (the
+/// member a client most likely meant), with `missing` as the advice when neither came.
+pub fn one_of<A, B>(
+    (a, a_name): (Option<A>, &str),
+    (b, b_name): (Option<B>, &str),
+    missing: &str,
+) -> Result<OneOf<A, B>, Problem> {
+    match (a, b) {
+        (Some(_), Some(_)) => Err(Problem::bad_field(
+            a_name,
+            format!("give either `{a_name}` or `{b_name}`, not both"),
+        )),
+        (None, None) => Err(Problem::bad_field(a_name, missing)),
+        (Some(a), None) => Ok(OneOf::First(a)),
+        (None, Some(b)) => Ok(OneOf::Second(b)),
+    }
+}
+
 /// A deserialization error turned into a problem naming the field.
 fn field_problem(path: &str, text: &str) -> Problem {
     let quoted = |prefix: &str| {

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use axum::http::HeaderMap;
 
-use super::{json_no_store, parse_body, read_body, report_response};
+use super::{OneOf, json_no_store, one_of, parse_body, read_body, report_response};
 use crate::problem::{Problem, ProblemDetails};
 use crate::schema;
 use crate::state::AppState;
@@ -146,16 +146,12 @@ pub struct InspectRequest<'a> {
 
 /// Finds the policy named by the request: inline, or an issuer profile.
 fn request_policy(state: &AppState, req: &ValidateRequest<'_>) -> Result<RequestPolicy, Problem> {
-    match (req.policy, req.issuer_profile_id.as_deref()) {
-        (Some(_), Some(_)) => Err(Problem::bad_field(
-            "policy",
-            "give either `policy` or `issuer_profile_id`, not both",
-        )),
-        (None, None) => Err(Problem::bad_field(
-            "policy",
-            "give a `policy` object or an `issuer_profile_id` (see GET /v1/issuer-profiles and GET /v1/presets)",
-        )),
-        (Some(raw), None) => {
+    match one_of(
+        (req.policy, "policy"),
+        (req.issuer_profile_id.as_deref(), "issuer_profile_id"),
+        "give a `policy` object or an `issuer_profile_id` (see GET /v1/issuer-profiles and GET /v1/presets)",
+    )? {
+        OneOf::First(raw) => {
             // the strict reader: duplicate members refused at any depth
             let value =
                 jwtshield_core::json::parse_value(raw.get().as_bytes(), 64).map_err(|e| {
@@ -182,7 +178,7 @@ fn request_policy(state: &AppState, req: &ValidateRequest<'_>) -> Result<Request
             }
             Ok(RequestPolicy::Inline(Box::new(policy)))
         }
-        (None, Some(id)) => {
+        OneOf::Second(id) => {
             let profiles = state.profiles();
             match profiles.contains_key(id) {
                 true => Ok(RequestPolicy::Profile(profiles, id.to_owned())),
