@@ -181,19 +181,19 @@ impl Target {
     /// The request an application received (the middleware): its method, and its URI
     /// joined to `origin` when configured (`https://api.example.com`), else to the
     /// request's own scheme and authority (absolute-form), else `http://` and `Host`.
-    pub fn direct(req: &axum::http::Request<axum::body::Body>, origin: Option<&str>) -> Target {
-        let u = req.uri();
+    pub fn direct(parts: &axum::http::request::Parts, origin: Option<&str>) -> Target {
+        let u = &parts.uri;
         let path = u.path_and_query().map_or("/", |p| p.as_str());
         let uri = match (origin, u.scheme_str(), u.authority()) {
             (Some(o), _, _) => format!("{}{path}", o.trim_end_matches('/')),
             (None, Some(s), Some(a)) => format!("{s}://{a}{path}"),
             _ => format!(
                 "http://{}{path}",
-                header(req.headers(), "host").unwrap_or("")
+                header(&parts.headers, "host").unwrap_or("")
             ),
         };
         Target {
-            method: req.method().as_str().to_owned(),
+            method: parts.method.as_str().to_owned(),
             uri,
             conflict: None,
         }

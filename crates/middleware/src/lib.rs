@@ -465,13 +465,14 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
         let auth = self.auth.clone();
         let mut inner = take_ready(&mut self.inner);
         Box::pin(async move {
             let a = &auth.inner;
-            let target = Target::direct(&req, a.origin.as_deref());
-            let target = move || target.clone();
+            let (mut parts, body) = req.into_parts();
+            // worked out only when DPoP is in play
+            let target = || Target::direct(&parts, a.origin.as_deref());
             let call = Call {
                 policy: &a.policy,
                 keysets: &a.keysets,
@@ -479,13 +480,13 @@ where
                 replay: a.replay.as_ref(),
                 target: &target,
             };
-            let outcome = authorize(req.headers(), &call, &a.limits).await;
+            let outcome = authorize(&parts.headers, &call, &a.limits).await;
             if let Some(verified) = outcome.verified {
                 let Some(limit) = &a.policy.policy().rate_limit else {
-                    req.extensions_mut().insert(verified);
-                    return inner.call(req).await;
+                    parts.extensions.insert(verified);
+                    return inner.call(Request::from_parts(parts, body)).await;
                 };
-                let caller = caller_key(limit, &verified, req.headers());
+                let caller = caller_key(limit, &verified, &parts.headers);
                 let verdict = a.rates.take(&caller, limit);
                 if !verdict.allowed {
                     return Ok(rate_limited_response(
@@ -496,8 +497,8 @@ where
                         ),
                     ));
                 }
-                req.extensions_mut().insert(verified);
-                let mut res = inner.call(req).await?;
+                parts.extensions.insert(verified);
+                let mut res = inner.call(Request::from_parts(parts, body)).await?;
                 rate_limit_headers(&mut res, &verdict);
                 return Ok(res);
             }
