@@ -184,51 +184,52 @@ impl Decision {
 /// token (no header, or another scheme), `Err` when the Bearer credentials are
 /// malformed (RFC 6750 §2.1 b64token).
 pub fn bearer_token(value: Option<&str>) -> Result<Option<&str>, Decision> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    let value = value.trim();
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
+    match value.map(split_scheme) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+            token68(rest, "Bearer", "RFC 6750 b64token").map(Some)
+        }
+        _ => Ok(None),
     }
-    let token = rest.trim();
-    if token.is_empty() {
-        return Err(Decision::invalid_request(
-            "the Bearer credentials are empty",
-        ));
-    }
-    let b64token = token.trim_end_matches('=');
-    let ok = !b64token.is_empty() && b64token.bytes().all(is_b64token_char);
-    if !ok {
-        return Err(Decision::invalid_request(
-            "the Bearer credentials are not a single token (RFC 6750 b64token)",
-        ));
-    }
-    Ok(Some(token))
 }
 
 /// The credentials of an `Authorization` header value: `Bearer` (RFC 6750) or `DPoP`
 /// (RFC 9449 §7.1, the same token68 syntax). `Ok(None)` when there is none (no header,
 /// or another scheme), `Err` when the credentials are malformed.
 pub fn credentials(value: Option<&str>) -> Result<Option<(crate::dpop::Scheme, &str)>, Decision> {
-    let Some(v) = value else { return Ok(None) };
-    let trimmed = v.trim();
-    let (scheme, rest) = trimmed.split_once(' ').unwrap_or((trimmed, ""));
-    if !scheme.eq_ignore_ascii_case("dpop") {
-        return Ok(bearer_token(value)?.map(|t| (crate::dpop::Scheme::Bearer, t)));
+    use crate::dpop::Scheme;
+    match value.map(split_scheme) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+            token68(rest, "Bearer", "RFC 6750 b64token").map(|t| Some((Scheme::Bearer, t)))
+        }
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("dpop") => {
+            token68(rest, "DPoP", "RFC 9449 token68").map(|t| Some((Scheme::DPoP, t)))
+        }
+        _ => Ok(None),
     }
+}
+
+/// An `Authorization` value's scheme and the rest.
+fn split_scheme(value: &str) -> (&str, &str) {
+    let value = value.trim();
+    value.split_once(' ').unwrap_or((value, ""))
+}
+
+/// The single token after a scheme (b64token / token68: the same characters, then
+/// `=` padding); the errors name the scheme and the syntax.
+fn token68<'a>(rest: &'a str, scheme: &str, syntax: &str) -> Result<&'a str, Decision> {
     let token = rest.trim();
     if token.is_empty() {
-        return Err(Decision::invalid_request("the DPoP credentials are empty"));
+        return Err(Decision::invalid_request(&format!(
+            "the {scheme} credentials are empty"
+        )));
     }
-    let t = token.trim_end_matches('=');
-    if t.is_empty() || !t.bytes().all(is_b64token_char) {
-        return Err(Decision::invalid_request(
-            "the DPoP credentials are not a single token (RFC 9449 token68)",
-        ));
+    let chars = token.trim_end_matches('=');
+    if chars.is_empty() || !chars.bytes().all(is_b64token_char) {
+        return Err(Decision::invalid_request(&format!(
+            "the {scheme} credentials are not a single token ({syntax})"
+        )));
     }
-    Ok(Some((crate::dpop::Scheme::DPoP, token)))
+    Ok(token)
 }
 
 /// RFC 6750 §2.1 `b64token` characters (before the trailing `=`), as a table: the
@@ -375,6 +376,39 @@ mod tests {
             assert_eq!(
                 (d.status, d.error),
                 (400, Some(BearerError::InvalidRequest)),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn credentials_parsing() {
+        use crate::dpop::Scheme;
+        assert_eq!(credentials(None), Ok(None));
+        assert_eq!(credentials(Some("Basic dXNlcjpwdw==")), Ok(None));
+        assert_eq!(
+            credentials(Some("Bearer a.b.c")),
+            Ok(Some((Scheme::Bearer, "a.b.c")))
+        );
+        assert_eq!(
+            credentials(Some(" dpop  a.b.c ")),
+            Ok(Some((Scheme::DPoP, "a.b.c")))
+        );
+        for (bad, says) in [
+            ("DPoP", "the DPoP credentials are empty"),
+            (
+                "DPoP a b",
+                "the DPoP credentials are not a single token (RFC 9449 token68)",
+            ),
+            (
+                "Bearer ===",
+                "the Bearer credentials are not a single token (RFC 6750 b64token)",
+            ),
+        ] {
+            let d = credentials(Some(bad)).unwrap_err();
+            assert_eq!(
+                (d.status, d.description.as_deref()),
+                (400, Some(says)),
                 "{bad}"
             );
         }
