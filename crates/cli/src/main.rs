@@ -146,12 +146,7 @@ impl FetchArgs {
             );
         }
         let extra_roots = match &self.jwks_ca_file {
-            Some(path) => Some(std::fs::read(path).map_err(|e| {
-                Fatal(format!(
-                    "cannot read --jwks-ca-file {}: {e}",
-                    path.display()
-                ))
-            })?),
+            Some(path) => Some(jwtshield_jwks::read_ca_file(path).map_err(Fatal)?),
             None => None,
         };
         Ok(jwtshield_jwks::Config {

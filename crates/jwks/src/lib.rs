@@ -143,6 +143,12 @@ impl Config {
     }
 }
 
+/// The PEM certificates of `--jwks-ca-file` (a private CA to trust besides the system's),
+/// read for [`Config::extra_roots`]; the error names the flag and the file.
+pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read --jwks-ca-file {}: {e}", path.display()))
+}
+
 /// The wall clock in seconds since 1970 (0 before it): the `now` that the crates doing
 /// I/O pass to the pure core.
 pub fn unix_now() -> i64 {

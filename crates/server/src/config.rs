@@ -425,12 +425,7 @@ impl ServerConfig {
             })?);
         }
         let extra_roots = match &args.jwks_ca_file {
-            Some(path) => Some(std::fs::read(path).map_err(|e| {
-                ConfigError(format!(
-                    "cannot read --jwks-ca-file {}: {e}",
-                    path.display()
-                ))
-            })?),
+            Some(path) => Some(jwtshield_jwks::read_ca_file(path).map_err(ConfigError)?),
             None => None,
         };
         let jwks = jwtshield_jwks::Config {
